@@ -1,0 +1,46 @@
+package acd
+
+import "time"
+
+// Agent is the ACD's live view of one agent.
+type Agent struct {
+	ID         AgentID
+	Name       string
+	Endpoint   string
+	Queues     map[QueueID]bool
+	State      State
+	Reason     string
+	Since      time.Time
+	IdleSince  time.Time // when the agent last became READY
+	CallsToday int
+	Call       CallID // the call the agent is ringing for or talking on
+}
+
+// Strategy picks an agent for a queue from those available. It must be a
+// pure function of its arguments and return nil when none fits.
+type Strategy func(q QueueID, agents []*Agent) *Agent
+
+// LongestIdle picks the READY agent of the queue who has been idle the
+// longest; ties go to the lower agent ID so the choice is deterministic.
+func LongestIdle(q QueueID, agents []*Agent) *Agent {
+	var best *Agent
+	for _, a := range agents {
+		if a.State != Ready || !a.Queues[q] {
+			continue
+		}
+		if best == nil || a.IdleSince.Before(best.IdleSince) ||
+			(a.IdleSince.Equal(best.IdleSince) && a.ID < best.ID) {
+			best = a
+		}
+	}
+	return best
+}
+
+// StrategyByName returns the strategy a configuration names.
+func StrategyByName(name string) (Strategy, bool) {
+	switch name {
+	case "longest-idle", "":
+		return LongestIdle, true
+	}
+	return nil, false
+}

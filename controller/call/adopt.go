@@ -1,0 +1,144 @@
+package call
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/acd"
+	"github.com/hotline-cc/hotline/controller/pbx"
+	"github.com/hotline-cc/hotline/controller/store"
+)
+
+// adopt runs once, on the first snapshot after start: every contact that
+// Postgres says is live is matched with the switch's channels. Calls the
+// switch still carries are taken over where they are; the rest are
+// closed. The contacts come oldest-queued first, so queued callers
+// re-enter their queue in their original order.
+func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
+	if snap == nil {
+		snap = &pbx.Snapshot{}
+	}
+	live, err := m.store.LiveContacts(ctx)
+	if err != nil {
+		m.log.Error("cannot read live contacts; calls on the switch are not adopted", "err", err)
+		return
+	}
+	owned := map[pbx.ChannelID]bool{}
+	// First pass: which agents are still on a call the switch carries, so
+	// the ACD can put the others right before any call is re-queued.
+	onCall := map[acd.AgentID]bool{}
+	for _, ct := range live {
+		owned[pbx.ChannelID(ct.ChannelID)] = true
+		if ct.AgentChannelID.Valid {
+			owned[pbx.ChannelID(ct.AgentChannelID.String)] = true
+		}
+		_, callerUp := snap.Channel(pbx.ChannelID(ct.ChannelID))
+		_, agentUp := snap.Channel(pbx.ChannelID(ct.AgentChannelID.String))
+		if ct.State == store.ContactBridged && callerUp && agentUp {
+			onCall[acd.AgentID(ct.AgentID.String)] = true
+		}
+	}
+	if err := m.acd.ReleaseOrphans(ctx, onCall); err != nil {
+		m.log.Error("agent reconciliation failed", "err", err)
+	}
+	adopted := 0
+	for _, ct := range live {
+		ch := pbx.ChannelID(ct.ChannelID)
+		svc, known := m.cfg.Services[ct.ServiceNumber]
+		_, callerUp := snap.Channel(ch)
+		if !callerUp || !known {
+			m.closeStale(ctx, ct)
+			continue
+		}
+		c := m.newCall(ch, svc, ct.Caller)
+		c.contact = ct.ID
+		c.log = c.log.With("contact", ct.ID)
+		if n, err := m.store.NextTrailSeq(ctx, ct.ID); err == nil {
+			c.trailSeq = n - 1
+		}
+		adopted++
+		c.event(ctx, "adopted", map[string]any{"state": ct.State})
+		switch ct.State {
+		case store.ContactBridged:
+			agent := acd.AgentID(ct.AgentID.String)
+			leg := pbx.ChannelID(ct.AgentChannelID.String)
+			if !onCall[agent] {
+				c.log.Info("adopted call lost its agent while hotline was down; releasing")
+				m.spawn(ctx, c, func(ctx context.Context) {
+					c.m.hangup(ctx, c.channel)
+					c.finish(ctx, store.DispAnswered, "agent")
+				})
+				continue
+			}
+			c.setAgentLeg(leg)
+			if err := m.acd.AdoptCall(ctx, acd.CallID(ch), agent, ct.ID); err != nil {
+				c.log.Error("agent of adopted call unknown", "err", err)
+			}
+			rec := m.lastRecording(ctx, ct.ID)
+			answered := ct.AnsweredAt.Time
+			c.log.Info("adopted bridged call", "agent", agent)
+			m.spawn(ctx, c, func(ctx context.Context) { c.bridged(ctx, agent, leg, answered, true, rec) })
+		case store.ContactQueued, store.ContactOffered:
+			if ct.State == store.ContactOffered && ct.AgentChannelID.Valid {
+				// The offer died with the old process: stop the ringing.
+				m.hangup(ctx, pbx.ChannelID(ct.AgentChannelID.String))
+			}
+			queued := ct.QueuedAt.Time
+			if !ct.QueuedAt.Valid {
+				queued = ct.ArrivedAt
+			}
+			c.log.Info("adopted queued call", "queued_at", queued)
+			// Enqueued here, in line order, before the next is looked at.
+			if c.enqueue(ctx, queued) {
+				m.spawn(ctx, c, func(ctx context.Context) { c.waitInQueue(ctx, queued) })
+			} else {
+				m.unregisterCall(c)
+			}
+		default: // in the IVR: start the menu again
+			c.log.Info("adopted call in the IVR; restarting its menu")
+			c.Trail("restart", "resumed", "menu restarted after a controller restart")
+			m.spawn(ctx, c, func(ctx context.Context) { c.runIVR(ctx) })
+		}
+	}
+	// Channels in hotline's hands that Postgres never heard of: an agent
+	// leg of a dead offer is hung up; a caller whose start was lost is
+	// taken as a new call.
+	for _, ch := range snap.Channels {
+		if !ch.InApp || owned[ch.ID] {
+			continue
+		}
+		if strings.Contains(string(ch.ID), "-a") {
+			m.hangup(ctx, ch.ID)
+			continue
+		}
+		m.startCall(ctx, pbx.Event{Kind: pbx.ChannelStarted, Channel: ch.ID, Caller: ch.Caller, Dialed: ch.Dialed, At: ch.Created})
+	}
+	m.log.Info("adoption done", "live_contacts", len(live), "adopted", adopted, "switch_channels", len(snap.Channels))
+}
+
+// closeStale ends a contact whose call the switch no longer carries.
+func (m *Manager) closeStale(ctx context.Context, ct store.Contact) {
+	disp := map[string]string{
+		store.ContactIVR: store.DispAbandonedIVR, store.ContactQueued: store.DispAbandonedQueue,
+		store.ContactOffered: store.DispAbandonedRinging, store.ContactBridged: store.DispAnswered,
+	}[ct.State]
+	if disp == "" {
+		disp = store.DispFailed
+	}
+	if err := m.store.EndContact(ctx, ct.ID, disp, "unknown", time.Now()); err != nil {
+		m.log.Error("could not close stale contact", "contact", ct.ID, "err", err)
+	}
+	if ct.AgentChannelID.Valid {
+		m.hangup(ctx, pbx.ChannelID(ct.AgentChannelID.String))
+	}
+	m.log.Info("contact ended while hotline was down", "contact", ct.ID, "state", ct.State, "disposition", disp)
+}
+
+func (m *Manager) lastRecording(ctx context.Context, contact int64) pbx.RecordingName {
+	rs, err := m.store.RecordingsOf(ctx, contact)
+	if err != nil || len(rs) == 0 {
+		return ""
+	}
+	return pbx.RecordingName(rs[len(rs)-1].Name)
+}

@@ -1,0 +1,59 @@
+package call
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/acd"
+	"github.com/hotline-cc/hotline/controller/pbx"
+)
+
+// msg is what a call's goroutine receives: a switch event or an offer.
+type msg struct {
+	ev    pbx.Event
+	offer *acd.Offer
+}
+
+// mailbox is an unbounded FIFO: put never blocks, so the event loop never
+// waits on a call, and nothing is dropped.
+type mailbox struct {
+	mu     sync.Mutex
+	q      []msg
+	signal chan struct{}
+}
+
+func newMailbox() *mailbox { return &mailbox{signal: make(chan struct{}, 1)} }
+
+func (m *mailbox) put(x msg) {
+	m.mu.Lock()
+	m.q = append(m.q, x)
+	m.mu.Unlock()
+	select {
+	case m.signal <- struct{}{}:
+	default:
+	}
+}
+
+// get returns the next message, waiting until one comes, ctx ends or
+// timeout (if not nil) fires; ok is false then.
+func (m *mailbox) get(ctx context.Context, timeout <-chan time.Time) (msg, bool) {
+	for {
+		m.mu.Lock()
+		if len(m.q) > 0 {
+			x := m.q[0]
+			m.q[0] = msg{}
+			m.q = m.q[1:]
+			m.mu.Unlock()
+			return x, true
+		}
+		m.mu.Unlock()
+		select {
+		case <-m.signal:
+		case <-timeout:
+			return msg{}, false
+		case <-ctx.Done():
+			return msg{}, false
+		}
+	}
+}

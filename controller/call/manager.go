@@ -1,0 +1,213 @@
+package call
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/acd"
+	"github.com/hotline-cc/hotline/controller/ivr"
+	"github.com/hotline-cc/hotline/controller/pbx"
+	"github.com/hotline-cc/hotline/controller/store"
+)
+
+// Switch is what calls need of the driver: commands.
+type Switch interface {
+	Do(ctx context.Context, cmd pbx.Command) error
+}
+
+// Service is what a service number does with a call.
+type Service struct {
+	Number string
+	Queue  acd.QueueID
+}
+
+// Config is the Manager's configuration.
+type Config struct {
+	Services map[string]Service
+	Rules    ivr.Rules
+	// RecordingDir is where hotline reads the files the switch writes.
+	RecordingDir    string
+	RecordingFormat string
+	// RecordingTolerance is how far, in seconds, a recording's duration
+	// may be from the bridged time (1 s).
+	RecordingTolerance float64
+}
+
+// Manager routes switch events to calls and starts a call for each new
+// inbound channel.
+type Manager struct {
+	cfg   Config
+	sw    Switch
+	store *store.Store
+	acd   *acd.ACD
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	routes map[string]*Call // channel IDs and recording names → call
+	wg     sync.WaitGroup
+	synced bool // the first Resynced (adoption) has been handled
+}
+
+// NewManager creates a Manager.
+func NewManager(cfg Config, sw Switch, st *store.Store, a *acd.ACD, log *slog.Logger) *Manager {
+	if cfg.RecordingFormat == "" {
+		cfg.RecordingFormat = "wav"
+	}
+	if cfg.RecordingTolerance == 0 {
+		cfg.RecordingTolerance = 1
+	}
+	return &Manager{cfg: cfg, sw: sw, store: st, acd: a, log: log, routes: map[string]*Call{}}
+}
+
+// Run reads events until the channel closes or ctx ends, then waits for
+// every call goroutine to stop.
+func (m *Manager) Run(ctx context.Context, events <-chan pbx.Event) error {
+	defer m.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			m.handle(ctx, ev)
+		}
+	}
+}
+
+func (m *Manager) handle(ctx context.Context, ev pbx.Event) {
+	switch ev.Kind {
+	case pbx.ChannelStarted:
+		if c := m.route(string(ev.Channel)); c != nil {
+			c.mb.put(msg{ev: ev})
+			return
+		}
+		if len(ev.Args) > 0 && ev.Args[0] == "agent" {
+			// An agent leg whose call is gone (it hung up while the agent
+			// answered): release it.
+			m.log.Info("agent leg without a call, hanging up", "channel", ev.Channel)
+			m.hangup(ctx, ev.Channel)
+			return
+		}
+		m.startCall(ctx, ev)
+	case pbx.Resynced:
+		if !m.synced {
+			m.synced = true
+			m.adopt(ctx, ev.Snapshot)
+			return
+		}
+		m.reconcile(ev.Snapshot)
+	case pbx.LinkDown:
+		m.log.Warn("link to the switch is down; calls keep running on the switch")
+	default:
+		key := string(ev.Channel)
+		if ev.Kind == pbx.RecordingStarted || ev.Kind == pbx.RecordingFinished || ev.Kind == pbx.RecordingFailed {
+			key = string(ev.Recording)
+		}
+		if c := m.route(key); c != nil {
+			c.mb.put(msg{ev: ev})
+		}
+	}
+}
+
+func (m *Manager) startCall(ctx context.Context, ev pbx.Event) {
+	service := ev.Dialed
+	if len(ev.Args) > 0 {
+		service = ev.Args[0]
+	}
+	svc, ok := m.cfg.Services[service]
+	if !ok {
+		m.log.Warn("call for an unknown service number, rejecting", "channel", ev.Channel, "service", service, "caller", ev.Caller)
+		m.hangup(ctx, ev.Channel)
+		return
+	}
+	c := m.newCall(ev.Channel, svc, ev.Caller)
+	at := ev.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	m.spawn(ctx, c, func(ctx context.Context) { c.runNew(ctx, at) })
+}
+
+func (m *Manager) newCall(ch pbx.ChannelID, svc Service, caller string) *Call {
+	c := &Call{m: m, channel: ch, service: svc, caller: caller, mb: newMailbox(),
+		log: m.log.With("call", string(ch), "service", svc.Number, "caller", caller)}
+	m.register(string(ch), c)
+	return c
+}
+
+func (m *Manager) spawn(ctx context.Context, c *Call, run func(context.Context)) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer m.unregisterCall(c)
+		run(ctx)
+	}()
+}
+
+// reconcile runs after a reconnect: a channel the switch no longer has
+// hung up while the link was down, so its call is told so.
+func (m *Manager) reconcile(s *pbx.Snapshot) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for key, c := range m.routes {
+		if c.ownsChannel(key) {
+			if _, live := s.Channel(pbx.ChannelID(key)); !live {
+				m.log.Info("channel ended while the link was down", "channel", key)
+				c.mb.put(msg{ev: pbx.Event{Kind: pbx.ChannelHungup, Channel: pbx.ChannelID(key), At: time.Now(), CauseText: "gone after link loss"}})
+			}
+		}
+	}
+}
+
+func (m *Manager) register(key string, c *Call) {
+	m.mu.Lock()
+	m.routes[key] = c
+	m.mu.Unlock()
+}
+
+func (m *Manager) route(key string) *Call {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.routes[key]
+}
+
+func (m *Manager) unregisterCall(c *Call) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, v := range m.routes {
+		if v == c {
+			delete(m.routes, k)
+		}
+	}
+}
+
+// Live returns how many calls are running.
+func (m *Manager) Live() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[*Call]bool{}
+	for _, c := range m.routes {
+		seen[c] = true
+	}
+	return len(seen)
+}
+
+func (m *Manager) hangup(ctx context.Context, ch pbx.ChannelID) {
+	if err := m.sw.Do(ctx, pbx.Hangup{Channel: ch}); err != nil {
+		m.log.Debug("hangup", "channel", ch, "err", err)
+	}
+}
+
+// Trail returns a contact's IVR trail (for the agent's screen).
+func (m *Manager) Trail(ctx context.Context, contactID int64) ([]store.TrailStep, error) {
+	steps, err := m.store.Trail(ctx, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("trail of contact %d: %w", contactID, err)
+	}
+	return steps, nil
+}

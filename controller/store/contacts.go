@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Contact is one call's row.
+type Contact struct {
+	ID             int64          `db:"id"`
+	ChannelID      string         `db:"channel_id"`
+	ServiceNumber  string         `db:"service_number"`
+	Caller         string         `db:"caller"`
+	QueueID        sql.NullString `db:"queue_id"`
+	AgentID        sql.NullString `db:"agent_id"`
+	AgentChannelID sql.NullString `db:"agent_channel_id"`
+	BridgeID       sql.NullString `db:"bridge_id"`
+	State          string         `db:"state"`
+	Disposition    sql.NullString `db:"disposition"`
+	HangupBy       sql.NullString `db:"hangup_by"`
+	ArrivedAt      time.Time      `db:"arrived_at"`
+	IVREndAt       sql.NullTime   `db:"ivr_end_at"`
+	QueuedAt       sql.NullTime   `db:"queued_at"`
+	OfferedAt      sql.NullTime   `db:"offered_at"`
+	AnsweredAt     sql.NullTime   `db:"answered_at"`
+	EndedAt        sql.NullTime   `db:"ended_at"`
+}
+
+// Contact states, where a live call is now.
+const (
+	ContactIVR     = "ivr"
+	ContactQueued  = "queued"
+	ContactOffered = "offered"
+	ContactBridged = "bridged"
+	ContactEnded   = "ended"
+)
+
+// Dispositions, how a call ended.
+const (
+	DispContained        = "contained"
+	DispAnswered         = "answered"
+	DispAbandonedIVR     = "abandoned_ivr"
+	DispAbandonedQueue   = "abandoned_queue"
+	DispAbandonedRinging = "abandoned_ringing"
+	DispReleasedNoInput  = "released_no_input"
+	DispFailed           = "failed"
+)
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// CreateContact records an arrived call and returns its ID. Creating the
+// same channel twice returns the first row's ID, so adoption after a
+// restart never duplicates a contact.
+func (s *Store) CreateContact(ctx context.Context, channelID, service, caller string, at time.Time) (int64, error) {
+	var id int64
+	err := s.DB.QueryRowContext(ctx, `
+		INSERT INTO contacts (channel_id, service_number, caller, arrived_at)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (channel_id) DO UPDATE SET channel_id = EXCLUDED.channel_id
+		RETURNING id`, channelID, service, caller, at).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: create contact for channel %s: %w", channelID, err)
+	}
+	return id, nil
+}
+
+// ContactByChannel returns the contact of a caller channel.
+func (s *Store) ContactByChannel(ctx context.Context, channelID string) (Contact, error) {
+	var c Contact
+	err := s.DB.GetContext(ctx, &c, `SELECT * FROM contacts WHERE channel_id = $1`, channelID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("contact for channel %s: %w", channelID, ErrNotFound)
+	}
+	return c, err
+}
+
+// Contact returns one contact by ID.
+func (s *Store) Contact(ctx context.Context, id int64) (Contact, error) {
+	var c Contact
+	err := s.DB.GetContext(ctx, &c, `SELECT * FROM contacts WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("contact %d: %w", id, ErrNotFound)
+	}
+	return c, err
+}
+
+// LiveContacts returns every contact that has not ended, oldest first.
+func (s *Store) LiveContacts(ctx context.Context) ([]Contact, error) {
+	var cs []Contact
+	err := s.DB.SelectContext(ctx, &cs, `SELECT * FROM contacts WHERE ended_at IS NULL ORDER BY queued_at NULLS LAST, arrived_at, id`)
+	return cs, err
+}
+
+// MarkIVREnd records that the IVR part ended.
+func (s *Store) MarkIVREnd(ctx context.Context, id int64, at time.Time) error {
+	return s.exec(ctx, `UPDATE contacts SET ivr_end_at = COALESCE(ivr_end_at, $2) WHERE id = $1`, id, at)
+}
+
+// MarkQueued records that the call joined a queue. A call queued again
+// (after a ring-no-answer) keeps its first queued_at: its place in line.
+func (s *Store) MarkQueued(ctx context.Context, id int64, queue string, at time.Time) error {
+	return s.exec(ctx, `UPDATE contacts SET state = 'queued', queue_id = $2,
+		queued_at = COALESCE(queued_at, $3), agent_id = NULL, agent_channel_id = NULL WHERE id = $1`, id, queue, at)
+}
+
+// MarkOffered records that the call is ringing an agent.
+func (s *Store) MarkOffered(ctx context.Context, id int64, agent, agentChannel string, at time.Time) error {
+	return s.exec(ctx, `UPDATE contacts SET state = 'offered', agent_id = $2, agent_channel_id = $3,
+		offered_at = COALESCE(offered_at, $4) WHERE id = $1`, id, agent, agentChannel, at)
+}
+
+// MarkAnswered records that an agent answered and the call is bridged.
+func (s *Store) MarkAnswered(ctx context.Context, id int64, agent, agentChannel, bridge string, at time.Time) error {
+	return s.exec(ctx, `UPDATE contacts SET state = 'bridged', agent_id = $2, agent_channel_id = $3,
+		bridge_id = $4, answered_at = $5 WHERE id = $1`, id, agent, agentChannel, bridge, at)
+}
+
+// EndContact records how and when the call ended. It is idempotent: a
+// contact ends once.
+func (s *Store) EndContact(ctx context.Context, id int64, disposition, hangupBy string, at time.Time) error {
+	return s.exec(ctx, `UPDATE contacts SET state = 'ended', disposition = $2, hangup_by = $3,
+		ended_at = $4 WHERE id = $1 AND ended_at IS NULL`, id, disposition, hangupBy, at)
+}
+
+// AppendEvent appends to the contact log. contactID 0 means no contact.
+func (s *Store) AppendEvent(ctx context.Context, contactID int64, agentID, kind string, data map[string]any, at time.Time) error {
+	js, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("store: event %s: %w", kind, err)
+	}
+	if data == nil {
+		js = []byte("{}")
+	}
+	return s.exec(ctx, `INSERT INTO contact_events (contact_id, agent_id, kind, data, at)
+		VALUES (NULLIF($1, 0), NULLIF($2, ''), $3, $4, $5)`, contactID, agentID, kind, js, at)
+}
+
+// TrailStep is one step of a call's IVR trail.
+type TrailStep struct {
+	Seq    int       `db:"seq"`
+	At     time.Time `db:"at"`
+	Node   string    `db:"node"`
+	Kind   string    `db:"kind"`
+	Detail string    `db:"detail"`
+}
+
+// AppendTrail stores one IVR trail step. Writing the same step twice is
+// harmless.
+func (s *Store) AppendTrail(ctx context.Context, contactID int64, st TrailStep) error {
+	return s.exec(ctx, `INSERT INTO ivr_trail (contact_id, seq, at, node, kind, detail)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, contactID, st.Seq, st.At, st.Node, st.Kind, st.Detail)
+}
+
+// Trail returns a contact's IVR trail in order.
+func (s *Store) Trail(ctx context.Context, contactID int64) ([]TrailStep, error) {
+	var steps []TrailStep
+	if err := s.DB.SelectContext(ctx, &steps, `SELECT seq, at, node, kind, detail FROM ivr_trail
+		WHERE contact_id = $1 ORDER BY seq`, contactID); err != nil {
+		return nil, err
+	}
+	if len(steps) == 0 {
+		var n int
+		if err := s.DB.GetContext(ctx, &n, `SELECT count(*) FROM contacts WHERE id = $1`, contactID); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("contact %d: %w", contactID, ErrNotFound)
+		}
+	}
+	return steps, nil
+}
+
+// NextTrailSeq returns the sequence number the next trail step of a
+// contact takes (used when a call is adopted after a restart).
+func (s *Store) NextTrailSeq(ctx context.Context, contactID int64) (int, error) {
+	var n int
+	err := s.DB.GetContext(ctx, &n, `SELECT COALESCE(max(seq), 0) + 1 FROM ivr_trail WHERE contact_id = $1`, contactID)
+	return n, err
+}
+
+// CustomerBill returns the current bill of the customer with the given
+// number; found is false for an unknown number.
+func (s *Store) CustomerBill(ctx context.Context, number string) (cents int64, found bool, err error) {
+	err = s.DB.GetContext(ctx, &cents, `SELECT current_bill_cents FROM customers WHERE number = $1`, number)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return cents, err == nil, err
+}
+
+func (s *Store) exec(ctx context.Context, q string, args ...any) error {
+	if _, err := s.DB.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}

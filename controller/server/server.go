@@ -1,0 +1,137 @@
+// Package server wires hotline together for `hotline serve`: the store,
+// the switch driver, the ACD, the call manager and the HTTP API, each in
+// its own goroutine with one owner that stops and waits for it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hotline-cc/hotline/controller/acd"
+	"github.com/hotline-cc/hotline/controller/api"
+	"github.com/hotline-cc/hotline/controller/call"
+	"github.com/hotline-cc/hotline/controller/config"
+	"github.com/hotline-cc/hotline/controller/ivr"
+	"github.com/hotline-cc/hotline/controller/pbx"
+	"github.com/hotline-cc/hotline/controller/pbx/ari"
+	"github.com/hotline-cc/hotline/controller/store"
+)
+
+// Run serves until ctx ends. Calls in progress stay up on the switch when
+// it returns; the next start adopts them.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	st, err := store.Open(ctx, cfg.Database.URL, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := store.Migrate(ctx, st.DB.DB, log); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// One active controller per database: a standby waits here.
+	unlock, err := st.LeaderLock(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := st.SyncConfig(ctx, cfg); err != nil {
+		return fmt.Errorf("load configuration into postgres: %w", err)
+	}
+
+	drv, err := ari.New(ari.Config{URL: cfg.Asterisk.URL, Username: cfg.Asterisk.Username,
+		Password: cfg.Asterisk.Password, App: cfg.Asterisk.App, Logger: log.With("component", "ari")})
+	if err != nil {
+		return err
+	}
+	return Serve(ctx, cfg, st, drv, log)
+}
+
+// Serve runs hotline on an open store and a driver (tests give their own).
+func Serve(ctx context.Context, cfg *config.Config, st *store.Store, drv pbx.Driver, log *slog.Logger) error {
+	journal := newJournal(st, log)
+	a, err := newACD(ctx, cfg, st, journal, log)
+	if err != nil {
+		return err
+	}
+	services := map[string]call.Service{}
+	for _, s := range cfg.Services {
+		services[s.Number] = call.Service{Number: s.Number, Queue: acd.QueueID(s.Queue)}
+	}
+	rules := ivr.DefaultRules()
+	if cfg.IVR.NoInputTimeout > 0 {
+		rules.NoInput = cfg.IVR.NoInputTimeout
+	}
+	if cfg.IVR.MaxInvalid > 0 {
+		rules.MaxInvalid = cfg.IVR.MaxInvalid
+	}
+	mgr := call.NewManager(call.Config{Services: services, Rules: rules,
+		RecordingDir: cfg.Recording.Dir, RecordingFormat: cfg.Recording.Format}, drv, st, a, log)
+
+	ln, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
+	}
+	srv := &http.Server{Handler: api.New(agentsAPI{a}, trailsAPI{mgr}, cfg.API.Token, log), ReadHeaderTimeout: 10 * time.Second}
+
+	g, gctx := errgroup.WithContext(ctx)
+	acdCtx, stopACD := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopACD()
+	acdDone := make(chan struct{})
+	go func() { defer close(acdDone); _ = a.Run(acdCtx) }()
+	g.Go(func() error { return journal.run(gctx) })
+	g.Go(func() error { return drv.Run(gctx) })
+	g.Go(func() error { return mgr.Run(gctx, drv.Events()) })
+	g.Go(func() error {
+		log.Info("api listening", "addr", ln.Addr().String())
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	log.Info("hotline serving", "asterisk", cfg.Asterisk.URL, "app", cfg.Asterisk.App)
+	err = g.Wait()
+	stopACD()
+	<-acdDone
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func newACD(ctx context.Context, cfg *config.Config, st *store.Store, j acd.Journal, log *slog.Logger) (*acd.ACD, error) {
+	var queues []acd.QueueConfig
+	for _, q := range cfg.Queues {
+		strat, ok := acd.StrategyByName(q.Strategy)
+		if !ok {
+			return nil, fmt.Errorf("queue %s: unknown strategy %q", q.ID, q.Strategy)
+		}
+		queues = append(queues, acd.QueueConfig{ID: acd.QueueID(q.ID), Strategy: strat, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp})
+	}
+	rows, err := st.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var agents []acd.Agent
+	for _, r := range rows {
+		ag := acd.Agent{ID: acd.AgentID(r.ID), Name: r.Name, Endpoint: r.Endpoint, State: acd.State(r.State),
+			Reason: r.Reason, Since: r.StateSince, IdleSince: r.IdleSince, CallsToday: r.CallsToday, Queues: map[acd.QueueID]bool{}}
+		for _, q := range r.Queues {
+			ag.Queues[acd.QueueID(q)] = true
+		}
+		agents = append(agents, ag)
+	}
+	return acd.New(queues, agents, j, log.With("component", "acd")), nil
+}

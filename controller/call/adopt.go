@@ -90,7 +90,7 @@ func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
 			}
 			c.log.Info("adopted queued call", "queued_at", queued)
 			// Enqueued here, in line order, before the next is looked at.
-			if c.enqueue(ctx, queued) {
+			if c.enqueue(ctx, queued, false) {
 				m.spawn(ctx, c, func(ctx context.Context) { c.waitInQueue(ctx, queued) })
 			} else {
 				m.unregisterCall(c)

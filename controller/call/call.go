@@ -33,6 +33,10 @@ type Call struct {
 	nLeg     int
 	hungUp   bool // the caller's channel is gone
 	hungAt   time.Time
+	// while queued: the hold announcement playing, and whether hold
+	// music is on
+	holdPlayback pbx.PlaybackID
+	moh          bool
 
 	mu       sync.Mutex
 	agentLeg pbx.ChannelID // the agent channel ringing or bridged
@@ -73,6 +77,9 @@ func (c *Call) runNew(ctx context.Context, arrived time.Time) {
 
 func (c *Call) runIVR(ctx context.Context) {
 	out, err := ivr.MainMenu(ctx, c, c.m.cfg.Rules)
+	if ctx.Err() != nil {
+		return // shutting down: the call stays up on the switch and is adopted
+	}
 	now := time.Now()
 	c.storeErr("ivr end", c.m.store.MarkIVREnd(c.sctx(ctx), c.contact, now))
 	c.event(ctx, "ivr_end", map[string]any{"outcome": out.String()})
@@ -100,30 +107,24 @@ func (c *Call) runIVR(ctx context.Context) {
 	}
 }
 
-// queue puts the call in line and runs it until an agent answers or the
-// caller leaves.
+// queue puts the call in line at once (an agent may be free: no prompt
+// stands between the caller and the agent), tells the caller to hold, and
+// runs the call until an agent answers or the caller leaves.
 func (c *Call) queue(ctx context.Context) {
-	if _, err := c.Play(ctx, "queue", ivr.PromptHold); err != nil {
-		c.finish(ctx, store.DispAbandonedQueue, "caller")
-		return
-	}
 	enqueued := time.Now()
-	if !c.enqueue(ctx, enqueued) {
+	if !c.enqueue(ctx, enqueued, true) {
 		return
 	}
 	c.waitInQueue(ctx, enqueued)
 }
 
 // enqueue records the call as queued since enqueued (its place in line,
-// kept across re-offers and restarts), starts hold music and hands it to
-// the ACD. It reports whether the call is in line.
-func (c *Call) enqueue(ctx context.Context, enqueued time.Time) bool {
+// kept across re-offers and restarts) and hands it to the ACD; the caller
+// hears the hold announcement (announce) or straight away hold music. It
+// reports whether the call is in line.
+func (c *Call) enqueue(ctx context.Context, enqueued time.Time, announce bool) bool {
 	c.storeErr("queued", c.m.store.MarkQueued(c.sctx(ctx), c.contact, string(c.service.Queue), enqueued))
 	c.event(ctx, "queued", map[string]any{"queue": string(c.service.Queue)})
-	if err := c.do(ctx, pbx.StartMOH{Channel: c.channel}); errors.Is(err, pbx.ErrNotFound) {
-		c.finish(ctx, store.DispAbandonedQueue, "caller")
-		return false
-	}
 	err := c.m.acd.Enqueue(ctx, acd.Waiting{
 		Call: acd.CallID(c.channel), Queue: c.service.Queue, ContactID: c.contact, EnqueuedAt: enqueued,
 		Offer: func(o acd.Offer) { c.mb.put(msg{offer: &o}) },
@@ -133,7 +134,23 @@ func (c *Call) enqueue(ctx context.Context, enqueued time.Time) bool {
 		c.hangupAndFinish(ctx, store.DispFailed, "system")
 		return false
 	}
+	if announce {
+		c.nPlay++
+		c.holdPlayback = pbx.PlaybackID(fmt.Sprintf("%s-p%d", c.channel, c.nPlay))
+		c.Trail("queue", "prompt", ivr.PromptHold)
+		if err := c.do(ctx, pbx.Play{Channel: c.channel, ID: c.holdPlayback, Media: []string{ivr.PromptHold}}); err == nil {
+			return true
+		}
+		c.holdPlayback = ""
+	}
+	c.startMOH(ctx)
 	return true
+}
+
+func (c *Call) startMOH(ctx context.Context) {
+	if err := c.do(ctx, pbx.StartMOH{Channel: c.channel}); err == nil {
+		c.moh = true
+	}
 }
 
 func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
@@ -144,6 +161,10 @@ func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
 		}
 		switch {
 		case x.offer != nil:
+			if c.holdPlayback != "" {
+				_ = c.do(ctx, pbx.StopPlayback{ID: c.holdPlayback})
+				c.holdPlayback = ""
+			}
 			agentCh, answered, err := c.ring(ctx, *x.offer)
 			if errors.Is(err, ivr.ErrHungUp) {
 				c.finish(ctx, store.DispAbandonedRinging, "caller")
@@ -156,7 +177,13 @@ func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
 			if err != nil {
 				return // shutting down
 			}
+			if !c.moh {
+				c.startMOH(ctx)
+			}
 			c.storeErr("requeued", c.m.store.MarkQueued(c.sctx(ctx), c.contact, string(c.service.Queue), enqueued))
+		case x.ev.Kind == pbx.PlaybackFinished && x.ev.Playback == c.holdPlayback:
+			c.holdPlayback = ""
+			c.startMOH(ctx)
 		case c.isCallerHangup(x.ev):
 			c.noteHangup(x.ev)
 			c.storeErr("cancel", c.m.acd.Cancel(ctx, acd.CallID(c.channel)))
@@ -230,7 +257,10 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 	bridge := pbx.BridgeID(string(c.channel) + "-b")
 	log := c.log.With("agent", agent, "bridge", bridge)
 	if !adopted {
-		_ = c.do(ctx, pbx.StopMOH{Channel: c.channel})
+		if c.moh {
+			_ = c.do(ctx, pbx.StopMOH{Channel: c.channel})
+			c.moh = false
+		}
 		if err := c.do(ctx, pbx.CreateBridge{ID: bridge}); err != nil {
 			log.Error("bridge not created", "err", err)
 		}

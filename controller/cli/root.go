@@ -57,6 +57,7 @@ HOTLINE_API_TOKEN, HOTLINE_DATABASE_URL.`,
 		newMigrateCmd,
 		newAgentCmd,
 		newVersionCmd,
+		newDemoCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}

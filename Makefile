@@ -1,0 +1,50 @@
+# hotline: the two commands are `make test` and `make demo` (see README).
+# Both need root: they prepare PostgreSQL and an Asterisk 22 chroot
+# (scripts/setup.sh, scripts/asterisk-sandbox.sh).
+
+SHELL := /bin/bash
+SANDBOX := scripts/asterisk-sandbox.sh
+# The go binary scripts/setup.sh found or installed (expanded after setup).
+GO = $(shell scripts/setup.sh go-path)
+GOFMT = $(dir $(GO))gofmt
+
+.PHONY: test demo bench setup sandbox-start sandbox-stop
+
+setup:
+	scripts/setup.sh
+
+# Vet, format check, then all tests with the race detector against the
+# sandbox. The sandbox is stopped even when something fails; the exit
+# status is the first failure's.
+test: setup
+	@set -euo pipefail; \
+	trap '$(SANDBOX) stop' EXIT; \
+	$(SANDBOX) start; \
+	eval "$$($(SANDBOX) env)"; \
+	scripts/make-prompts.sh "$$HOTLINE_SOUNDS_DIR/en/hotline"; \
+	echo "+ go vet ./..."; \
+	$(GO) vet ./...; \
+	echo "+ gofmt -l"; \
+	unformatted="$$($(GOFMT) -l $$(find . -name '*.go' -not -path './.git/*'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi; \
+	echo "+ go test -race -count=1 -timeout 25m ./..."; \
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+# The end-to-end demo: `hotline demo` drives real calls through Asterisk.
+demo: setup
+	@set -euo pipefail; \
+	trap '$(SANDBOX) stop' EXIT; \
+	$(SANDBOX) start; \
+	eval "$$($(SANDBOX) env)"; \
+	scripts/make-prompts.sh "$$HOTLINE_SOUNDS_DIR/en/hotline"; \
+	$(GO) build -o .cache/hotline ./cmd/hotline; \
+	.cache/hotline demo
+
+bench:
+	$(GO) test -run '^$$' -bench . ./...
+
+sandbox-start:
+	$(SANDBOX) start
+
+sandbox-stop:
+	$(SANDBOX) stop

@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/recording"
+	"github.com/hotline-cc/hotline/controller/store"
+)
+
+// Fast timers for the tests; the operator defaults are unit-tested on a
+// fake clock in controller/ivr and controller/acd.
+var fast = options{agents: 3, ringTimeout: 4 * time.Second, wrapUp: time.Second, noInput: 3 * time.Second}
+
+func TestSelfServiceBillIsContained(t *testing.T) {
+	e := start(t, fast)
+	r := e.call([]string{"13800000001", "1", "2500", "", "0", "", "0", "0"})
+	if r.Failed != 0 || r.Events["far-bye"] != 1 {
+		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
+	}
+	c := e.contact("13800000001")
+	if c.Disposition.String != store.DispContained || c.HangupBy.String != "system" || c.QueuedAt.Valid || c.AgentID.Valid {
+		t.Fatalf("contact %+v, want contained, released by the system, never queued", c)
+	}
+	trail := e.trail(c.ID)
+	for _, want := range []string{"menu/key/1", "menu/choice/current bill", "bill/lookup/current bill 123.45",
+		"bill/prompt/sound:hotline/bill-is number:123 sound:hotline/yuan number:45 sound:hotline/cents"} {
+		if !has(trail, want) {
+			t.Errorf("trail lacks %q:\n%s", want, strings.Join(trail, "\n"))
+		}
+	}
+}
+
+func TestAgentCallIsBridgedRecordedAndLogged(t *testing.T) {
+	e := start(t, fast)
+	e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "1000"})
+	e.ready("1001")
+	// Presses 0 two seconds in, then stays 12 s (about 8 s with the agent).
+	r := e.call([]string{"13800000002", "0", "2000", "", "0", "", "0", "12000"})
+	if r.Failed != 0 || r.Events["near-bye"] != 1 {
+		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
+	}
+	c := e.contact("13800000002")
+	if c.Disposition.String != store.DispAnswered || c.HangupBy.String != "caller" || c.AgentID.String != "1001" {
+		t.Fatalf("contact %+v, want answered by 1001, caller hung up", c)
+	}
+	ts := []time.Time{c.ArrivedAt, c.IVREndAt.Time, c.QueuedAt.Time, c.OfferedAt.Time, c.AnsweredAt.Time, c.EndedAt.Time}
+	for i := 1; i < len(ts); i++ {
+		if ts[i].IsZero() || ts[i].Before(ts[i-1]) {
+			t.Fatalf("timestamps out of order or missing at %d: %v", i, ts)
+		}
+	}
+	if ring := c.AnsweredAt.Time.Sub(c.OfferedAt.Time); ring < 900*time.Millisecond || ring > 3*time.Second {
+		t.Errorf("agent answered %s after the offer; its phone rings 1 s", ring)
+	}
+	// The recording holds the whole bridged call.
+	var recs []store.Recording
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if recs, err = e.st.RecordingsOf(e.ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 1 && recs[0].OK != nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(recs) != 1 || recs[0].OK == nil || !*recs[0].OK {
+		t.Fatalf("recordings %+v, want one that passed its check", recs)
+	}
+	w, err := recording.ReadWAV(recs[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bridged := c.EndedAt.Time.Sub(c.AnsweredAt.Time).Seconds()
+	if math.Abs(w.Seconds-bridged) > 1 || w.Seconds < 5 {
+		t.Fatalf("recording holds %.2f s, bridged %.2f s", w.Seconds, bridged)
+	}
+	// The agent went through the whole cycle and is READY again.
+	e.waitAgent("1001", "READY")
+	var states []string
+	if err := e.db.SelectContext(e.ctx, &states, `SELECT state FROM agent_state_history WHERE agent_id = '1001' ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(states, ","), "NOT_READY,READY,RINGING,ON_CALL,AFTER_CALL_WORK,READY"; got != want {
+		t.Fatalf("agent 1001 states %s, want %s", got, want)
+	}
+	// The agent's screen gets the IVR trail.
+	if trail := e.trail(c.ID); !has(trail, "menu/choice/agent") || !has(trail, "greeting/prompt/sound:hotline/welcome") {
+		t.Fatalf("trail: %v", trail)
+	}
+	var kinds []string
+	if err := e.db.SelectContext(e.ctx, &kinds, `SELECT kind FROM contact_events WHERE contact_id = $1 AND agent_id IS NULL ORDER BY id`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(kinds, ","); got != "arrived,ivr_end,queued,offered,answered,ended,recording" {
+		t.Fatalf("contact log %s", got)
+	}
+}
+
+func TestRingTimeoutGoesToTheNextAgent(t *testing.T) {
+	e := start(t, fast)
+	e.phone(1, "agent-uas-noanswer.xml", nil)
+	e.phone(2, "agent-uas.xml", map[string]string{"ring_ms": "500"})
+	e.ready("1001", "1002") // 1001 idle longest: offered first
+	r := e.call([]string{"13800000003", "0", "1500", "", "0", "", "0", "14000"})
+	if r.Failed != 0 {
+		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
+	}
+	c := e.contact("13800000003")
+	if c.Disposition.String != store.DispAnswered || c.AgentID.String != "1002" {
+		t.Fatalf("contact %+v, want answered by 1002", c)
+	}
+	if wait := c.AnsweredAt.Time.Sub(c.OfferedAt.Time); wait < fast.ringTimeout {
+		t.Errorf("answered %s after the first offer; 1001 should have rung %s first", wait, fast.ringTimeout)
+	}
+	if s, reason := e.agentState("1001"); s != "NOT_READY" || reason != "no answer" {
+		t.Fatalf("agent 1001 is %s (%q), want NOT_READY (no answer)", s, reason)
+	}
+}
+
+func TestNoInputReleasesTheCall(t *testing.T) {
+	e := start(t, fast)
+	begin := time.Now()
+	r := e.call([]string{"13800000004", "", "0", "", "0", "", "0", "0"})
+	if r.Failed != 0 || r.Events["far-bye"] != 1 {
+		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
+	}
+	c := e.contact("13800000004")
+	if c.Disposition.String != store.DispReleasedNoInput || c.HangupBy.String != "system" {
+		t.Fatalf("contact %+v, want released_no_input by the system", c)
+	}
+	if took := time.Since(begin); took < fast.noInput {
+		t.Fatalf("released after %s, before the no-input time %s", took, fast.noInput)
+	}
+	if trail := e.trail(c.ID); !has(trail, "menu/timeout/no key for 3s") || !has(trail, "goodbye/prompt/sound:hotline/goodbye") {
+		t.Fatalf("trail: %v", trail)
+	}
+}
+
+func TestThreeInvalidKeysAndZeroOutReachAnAgent(t *testing.T) {
+	e := start(t, fast)
+	e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "300"})
+	e.phone(2, "agent-uas.xml", map[string]string{"ring_ms": "300"})
+	e.ready("1001", "1002")
+	p := e.callAsync(
+		[]string{"13800000006", "9", "3000", "8", "2500", "7", "2500", "12000"}, // invalid ×3
+		[]string{"13800000007", "0", "800", "", "0", "", "0", "8000"},           // 0 during the greeting
+	)
+	r, err := p.Wait()
+	if err != nil || r.Failed != 0 {
+		t.Fatalf("callers: %v %s\n%s", err, r.Summary(), r.Errors())
+	}
+	inv := e.contact("13800000006")
+	if inv.Disposition.String != store.DispAnswered {
+		t.Fatalf("invalid-keys caller: %+v", inv)
+	}
+	trail := e.trail(inv.ID)
+	for _, want := range []string{"menu/invalid/key 9 (1 of 3)", "menu/invalid/key 8 (2 of 3)", "menu/invalid/key 7 (3 of 3)", "menu/choice/agent after invalid keys"} {
+		if !has(trail, want) {
+			t.Errorf("trail lacks %q: %v", want, trail)
+		}
+	}
+	zero := e.contact("13800000007")
+	if zero.Disposition.String != store.DispAnswered {
+		t.Fatalf("zero-out caller: %+v", zero)
+	}
+	if trail := e.trail(zero.ID); !has(trail, "greeting/key/0") || has(trail, "menu/prompt/sound:hotline/main-menu") {
+		t.Fatalf("zero-out during the greeting should skip the menu: %v", trail)
+	}
+}
+
+func TestCallerHangsUpWhileQueued(t *testing.T) {
+	e := start(t, fast) // no agent is logged in
+	r := e.call([]string{"13800000005", "0", "1500", "", "0", "", "0", "9000"})
+	if r.Failed != 0 || r.Events["near-bye"] != 1 {
+		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
+	}
+	c := e.contact("13800000005")
+	if c.Disposition.String != store.DispAbandonedQueue || !c.QueuedAt.Valid || c.AnsweredAt.Valid {
+		t.Fatalf("contact %+v, want abandoned in queue", c)
+	}
+}

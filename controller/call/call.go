@@ -237,6 +237,10 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 			c.m.hangup(ctx, leg)
 			c.storeErr("cancel", c.m.acd.Cancel(ctx, acd.CallID(c.channel)))
 			return "", false, ivr.ErrHungUp
+		case ev.Channel == leg && ev.Kind == pbx.ChannelRinging:
+			// The switch's own time: the agent's phone answered the INVITE
+			// with 180 Ringing.
+			c.eventAt(ctx, "agent_ringing", map[string]any{"agent": string(o.Agent)}, eventTime(ev))
 		case ev.Channel == leg && ev.Kind == pbx.ChannelHungup:
 			log.Info("agent did not answer", "cause", ev.Cause, "cause_text", ev.CauseText)
 			c.setAgentLeg("")
@@ -398,10 +402,14 @@ func (c *Call) storeErr(what string, err error) {
 }
 
 func (c *Call) event(ctx context.Context, kind string, data map[string]any) {
+	c.eventAt(ctx, kind, data, time.Now())
+}
+
+func (c *Call) eventAt(ctx context.Context, kind string, data map[string]any, at time.Time) {
 	if c.contact == 0 {
 		return
 	}
-	c.storeErr(kind+" event", c.m.store.AppendEvent(c.sctx(ctx), c.contact, "", kind, data, time.Now()))
+	c.storeErr(kind+" event", c.m.store.AppendEvent(c.sctx(ctx), c.contact, "", kind, data, at))
 }
 
 func (c *Call) callerID() string {

@@ -45,7 +45,7 @@ func (c *Call) Play(ctx context.Context, node string, media ...string) (string, 
 			if err := c.do(ctx, pbx.StopPlayback{ID: id}); err != nil && !errors.Is(err, pbx.ErrNotFound) {
 				c.log.Warn("prompt not stopped", "err", err)
 			}
-			c.Trail(node, "key", ev.Digit)
+			c.trailAt(node, "key", ev.Digit, eventTime(ev))
 			return ev.Digit, nil
 		}
 	}
@@ -69,7 +69,7 @@ func (c *Call) WaitKey(ctx context.Context, node string, d time.Duration) (strin
 			c.noteHangup(ev)
 			return "", ivr.ErrHungUp
 		case ev.Kind == pbx.DTMF && ev.Channel == c.channel:
-			c.Trail(node, "key", ev.Digit)
+			c.trailAt(node, "key", ev.Digit, eventTime(ev))
 			return ev.Digit, nil
 		}
 	}
@@ -99,11 +99,15 @@ func (c *Call) Bill(ctx context.Context) (int64, bool, error) {
 }
 
 // Trail implements ivr.Session.
-func (c *Call) Trail(node, kind, detail string) {
+func (c *Call) Trail(node, kind, detail string) { c.trailAt(node, kind, detail, time.Now()) }
+
+// trailAt appends a trail step that happened at a given time (a key
+// carries the switch's timestamp of the DTMF event).
+func (c *Call) trailAt(node, kind, detail string, at time.Time) {
 	c.trailSeq++
 	if c.contact == 0 {
 		return
 	}
-	st := store.TrailStep{Seq: c.trailSeq, At: time.Now(), Node: node, Kind: kind, Detail: detail}
+	st := store.TrailStep{Seq: c.trailSeq, At: at, Node: node, Kind: kind, Detail: detail}
 	c.storeErr("trail", c.m.store.AppendTrail(c.sctx(context.Background()), c.contact, st))
 }

@@ -96,7 +96,7 @@ func TestAgentCallIsBridgedRecordedAndLogged(t *testing.T) {
 	if err := e.db.SelectContext(e.ctx, &kinds, `SELECT kind FROM contact_events WHERE contact_id = $1 AND agent_id IS NULL ORDER BY id`, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(kinds, ","); got != "arrived,ivr_end,queued,offered,answered,ended,recording" {
+	if got := strings.Join(kinds, ","); got != "arrived,ivr_end,queued,offered,agent_ringing,answered,ended,recording" {
 		t.Fatalf("contact log %s", got)
 	}
 }

@@ -14,7 +14,9 @@ setup:
 	scripts/setup.sh
 
 # Vet, format check, then all tests with the race detector against the
-# sandbox. The sandbox is stopped even when something fails; the exit
+# sandbox. Packages run one at a time (-p 1): the end-to-end, contract and
+# SIPp tests share one Asterisk and two cores, and timing-sensitive SIP
+# tests should not compete with each other for them. The sandbox is stopped even when something fails; the exit
 # status is the first failure's.
 test: setup
 	@set -euo pipefail; \
@@ -27,8 +29,8 @@ test: setup
 	echo "+ gofmt -l"; \
 	unformatted="$$($(GOFMT) -l $$(find . -name '*.go' -not -path './.git/*'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi; \
-	echo "+ go test -race -count=1 -timeout 25m ./..."; \
-	$(GO) test -race -count=1 -timeout 25m ./...
+	echo "+ go test -race -count=1 -p 1 -timeout 25m ./..."; \
+	$(GO) test -race -count=1 -p 1 -timeout 25m ./...
 
 # The end-to-end demo: `hotline demo` drives real calls through Asterisk.
 demo: setup

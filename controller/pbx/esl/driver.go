@@ -1,0 +1,477 @@
+package esl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/pbx"
+)
+
+// Config says where FreeSWITCH's event socket is and how to use it.
+type Config struct {
+	// Addr is mod_event_socket's listen address, e.g. "127.0.0.1:8021".
+	Addr string
+	// Password is event_socket.conf.xml's password. The shipped default
+	// "ClueCon" is refused.
+	Password string
+	// RecordingDir is where FreeSWITCH writes recordings (an absolute
+	// path as FreeSWITCH sees it), e.g. /var/lib/freeswitch/recordings.
+	RecordingDir string
+	Logger       *slog.Logger
+	// MinBackoff and MaxBackoff bound the reconnect delay (defaults 100ms
+	// and 5s); each wait is jittered.
+	MinBackoff, MaxBackoff time.Duration
+	// EventBuffer is the capacity of Events (default 4096).
+	EventBuffer int
+}
+
+// Tunables that are not configuration.
+const (
+	commandTimeout = 10 * time.Second // for a command whose ctx has no deadline
+	keepalive      = 20 * time.Second // "api status" on an idle link
+)
+
+// subscription is the "event plain" list: what events.go maps, plus
+// BACKGROUND_JOB (bgapi results) and HEARTBEAT (liveness).
+const subscription = "event plain CHANNEL_PARK CHANNEL_ANSWER CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA " +
+	"CHANNEL_HANGUP_COMPLETE DTMF PLAYBACK_START PLAYBACK_STOP RECORD_START RECORD_STOP " +
+	"CHANNEL_BRIDGE CHANNEL_UNBRIDGE BACKGROUND_JOB HEARTBEAT"
+
+var recordingDirPattern = regexp.MustCompile(`^/[A-Za-z0-9/._-]{0,255}$`)
+
+// Driver is a pbx.Driver for FreeSWITCH. Create it with New; call Run
+// once; call Do and Snapshot from any number of goroutines.
+type Driver struct {
+	cfg    Config
+	log    *slog.Logger
+	events chan pbx.Event
+	seq    uint64 // Run's goroutine only
+
+	conn    atomic.Pointer[Conn] // set between Resynced and LinkDown
+	running atomic.Bool
+
+	mu        sync.Mutex // guards the maps below
+	playbacks map[pbx.PlaybackID]pbx.ChannelID
+	bridges   map[pbx.BridgeID][]pbx.ChannelID
+	chBridge  map[pbx.ChannelID]pbx.BridgeID
+	recs      map[pbx.RecordingName]recording
+
+	// Run's goroutine only.
+	started map[pbx.ChannelID]bool
+	ringing map[pbx.ChannelID]bool
+}
+
+type recording struct {
+	bridge  pbx.BridgeID
+	channel pbx.ChannelID
+	format  string
+}
+
+var _ pbx.Driver = (*Driver)(nil)
+
+// New checks cfg and returns a driver that is not yet connected.
+func New(cfg Config) (*Driver, error) {
+	if cfg.Addr == "" || checkLine(cfg.Addr) != nil {
+		return nil, fmt.Errorf("esl: address %q must be host:port", cfg.Addr)
+	}
+	switch {
+	case cfg.Password == "":
+		return nil, errors.New("esl: password is empty")
+	case cfg.Password == "ClueCon":
+		return nil, errors.New("esl: password is FreeSWITCH's default ClueCon; set a password of your own in event_socket.conf.xml")
+	case checkLine(cfg.Password) != nil || strings.ContainsAny(cfg.Password, " "):
+		return nil, errors.New("esl: password must be one line without spaces")
+	}
+	if !recordingDirPattern.MatchString(cfg.RecordingDir) || strings.Contains(cfg.RecordingDir, "..") {
+		return nil, fmt.Errorf("esl: recording dir %q must be an absolute path of [A-Za-z0-9/._-]", cfg.RecordingDir)
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = 100 * time.Millisecond
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Second
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		return nil, fmt.Errorf("esl: MaxBackoff %s is below MinBackoff %s", cfg.MaxBackoff, cfg.MinBackoff)
+	}
+	if cfg.EventBuffer <= 0 {
+		cfg.EventBuffer = 4096
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Driver{
+		cfg: cfg, log: cfg.Logger.With("component", "esl", "addr", cfg.Addr),
+		events:    make(chan pbx.Event, cfg.EventBuffer),
+		playbacks: map[pbx.PlaybackID]pbx.ChannelID{}, bridges: map[pbx.BridgeID][]pbx.ChannelID{},
+		chBridge: map[pbx.ChannelID]pbx.BridgeID{}, recs: map[pbx.RecordingName]recording{},
+		started: map[pbx.ChannelID]bool{}, ringing: map[pbx.ChannelID]bool{},
+	}, nil
+}
+
+// Events implements pbx.Driver. The channel is closed when Run returns.
+func (d *Driver) Events() <-chan pbx.Event { return d.events }
+
+// Connected reports whether the link is up and resynced.
+func (d *Driver) Connected() bool { return d.conn.Load() != nil }
+
+// Run implements pbx.Driver. It may be called once.
+func (d *Driver) Run(ctx context.Context) error {
+	if !d.running.CompareAndSwap(false, true) {
+		return errors.New("esl: Run called twice")
+	}
+	defer close(d.events)
+	attempt := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c, err := Dial(ctx, d.cfg.Addr, d.cfg.Password, ConnOptions{Logger: d.log, EventBuffer: d.cfg.EventBuffer})
+		if err == nil {
+			before := d.seq
+			err = d.session(ctx, c)
+			if d.seq > before {
+				attempt = 0 // it came up: back-off starts afresh
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, pbx.ErrAuth) {
+			d.log.Error("FreeSWITCH rejected hotline", "error", err)
+			return err
+		}
+		wait := d.backoff(attempt)
+		attempt++
+		d.log.Warn("FreeSWITCH event socket down, reconnecting", "error", err, "attempt", attempt, "retry_in", wait.Round(time.Millisecond))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Driver) backoff(n int) time.Duration {
+	b := d.cfg.MinBackoff
+	for i := 0; i < n && b < d.cfg.MaxBackoff; i++ {
+		b *= 2
+	}
+	b = min(b, d.cfg.MaxBackoff)
+	half := b / 2
+	return half + rand.N(half+1)
+}
+
+// session runs one connection: subscribe, snapshot, Resynced, then map
+// and deliver events until the link fails or ctx ends. Events that
+// arrive while the snapshot is taken wait in the Conn's buffer and are
+// delivered after Resynced.
+func (d *Driver) session(ctx context.Context, c *Conn) error {
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	defer c.Close()
+
+	sctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	_, err := c.Send(sctx, subscription)
+	if err == nil {
+		var snap pbx.Snapshot
+		snap, err = d.snapshotOn(sctx, c)
+		if err == nil {
+			cancel()
+			clear(d.started)
+			clear(d.ringing)
+			for _, ch := range snap.Channels {
+				if ch.InApp {
+					d.started[ch.ID] = true
+				}
+			}
+			if err := d.deliver(ctx, pbx.Event{Kind: pbx.Resynced, At: time.Now(), Snapshot: &snap}); err != nil {
+				return err
+			}
+			d.conn.Store(c)
+			d.log.Info("FreeSWITCH connected", "channels", len(snap.Channels), "bridges", len(snap.Bridges))
+		}
+	}
+	cancel()
+	if err != nil {
+		return fmt.Errorf("esl: resync: %w", err)
+	}
+	defer d.conn.Store(nil)
+
+	tick := time.NewTicker(keepalive)
+	defer tick.Stop()
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				return d.linkDown(ctx, c.Err())
+			}
+			for _, pe := range d.mapEvent(ev) {
+				if err := d.deliver(ctx, pe); err != nil {
+					return err
+				}
+			}
+		case <-tick.C:
+			go func() {
+				kctx, cancel := context.WithTimeout(ctx, commandTimeout)
+				defer cancel()
+				if _, err := c.API(kctx, "status"); err != nil && kctx.Err() != nil {
+					d.log.Warn("FreeSWITCH keepalive unanswered, dropping link", "error", err)
+					c.Close()
+				}
+			}()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (d *Driver) linkDown(ctx context.Context, err error) error {
+	d.conn.Store(nil)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if derr := d.deliver(ctx, pbx.Event{Kind: pbx.LinkDown, At: time.Now()}); derr != nil {
+		return derr
+	}
+	if err == nil {
+		err = ErrClosed
+	}
+	return err
+}
+
+// deliver assigns the next Seq and blocks until the consumer takes the
+// event or ctx ends: back-pressure, never a drop.
+func (d *Driver) deliver(ctx context.Context, ev pbx.Event) error {
+	ev.Seq = d.seq + 1
+	select {
+	case d.events <- ev:
+		d.seq++
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Do implements pbx.Driver. Errors wrap pbx.ErrInvalid (not sent),
+// pbx.ErrNotFound (FreeSWITCH or the driver does not know the channel,
+// playback, bridge or recording) or pbx.ErrNotConnected.
+func (d *Driver) Do(ctx context.Context, cmd pbx.Command) error {
+	if cmd == nil {
+		return fmt.Errorf("%w: nil command", pbx.ErrInvalid)
+	}
+	if err := cmd.Validate(); err != nil {
+		return err
+	}
+	env, err := d.prepare(cmd)
+	if err != nil {
+		return fmt.Errorf("esl: %T: %w", cmd, err)
+	}
+	msgs, err := render(cmd, env)
+	if err != nil {
+		return err
+	}
+	c := d.conn.Load()
+	if c == nil {
+		return fmt.Errorf("esl: %T: %w", cmd, pbx.ErrNotConnected)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, commandTimeout)
+		defer cancel()
+	}
+	for _, m := range msgs {
+		if _, err := c.send(ctx, []byte(m)); err != nil {
+			if errors.Is(err, ErrClosed) {
+				return fmt.Errorf("esl: %T: %w: %w", cmd, pbx.ErrNotConnected, err)
+			}
+			if _, ok := cmd.(pbx.DestroyBridge); ok && errors.Is(err, pbx.ErrNotFound) {
+				break // its channels are gone already
+			}
+			return fmt.Errorf("esl: %T: %w", cmd, err)
+		}
+	}
+	d.commit(cmd)
+	return nil
+}
+
+// prepare resolves the driver state a command needs and records what its
+// events will need before they can arrive.
+func (d *Driver) prepare(cmd pbx.Command) (renderEnv, error) {
+	env := renderEnv{RecordingDir: d.cfg.RecordingDir}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch c := cmd.(type) {
+	case pbx.Play:
+		d.playbacks[c.ID] = c.Channel
+	case pbx.StopPlayback:
+		ch, ok := d.playbacks[c.ID]
+		if !ok {
+			return env, fmt.Errorf("%w: playback %s", pbx.ErrNotFound, c.ID)
+		}
+		env.Channel = ch
+	case pbx.Originate:
+		env.JobUUID = NewUUID()
+	case pbx.AddToBridge:
+		m, ok := d.bridges[c.Bridge]
+		if !ok {
+			return env, fmt.Errorf("%w: bridge %s", pbx.ErrNotFound, c.Bridge)
+		}
+		env.Members = m
+		for _, ch := range c.Channels {
+			d.chBridge[ch] = c.Bridge
+		}
+	case pbx.RemoveFromBridge, pbx.DestroyBridge, pbx.RecordBridge:
+		var br pbx.BridgeID
+		switch c := c.(type) {
+		case pbx.RemoveFromBridge:
+			br = c.Bridge
+		case pbx.DestroyBridge:
+			br = c.Bridge
+		case pbx.RecordBridge:
+			br = c.Bridge
+		}
+		m, ok := d.bridges[br]
+		if !ok {
+			return env, fmt.Errorf("%w: bridge %s", pbx.ErrNotFound, br)
+		}
+		env.Members = m
+		if rb, ok := c.(pbx.RecordBridge); ok && len(m) > 0 {
+			d.recs[rb.Name] = recording{bridge: br, channel: m[0], format: rb.Format}
+		}
+	case pbx.StopRecording:
+		r, ok := d.recs[c.Name]
+		if !ok {
+			return env, fmt.Errorf("%w: recording %s", pbx.ErrNotFound, c.Name)
+		}
+		env.Channel, env.Format = r.channel, r.format
+	}
+	return env, nil
+}
+
+// commit applies a command's effect on driver state once it succeeded.
+func (d *Driver) commit(cmd pbx.Command) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch c := cmd.(type) {
+	case pbx.CreateBridge:
+		if _, ok := d.bridges[c.ID]; !ok {
+			d.bridges[c.ID] = []pbx.ChannelID{}
+		}
+	case pbx.AddToBridge:
+		d.bridges[c.Bridge] = append(d.bridges[c.Bridge], c.Channels...)
+	case pbx.RemoveFromBridge:
+		d.bridges[c.Bridge] = without(d.bridges[c.Bridge], c.Channel)
+	case pbx.DestroyBridge:
+		for _, ch := range d.bridges[c.Bridge] {
+			if d.chBridge[ch] == c.Bridge {
+				delete(d.chBridge, ch)
+			}
+		}
+		delete(d.bridges, c.Bridge)
+	}
+}
+
+func without(s []pbx.ChannelID, ch pbx.ChannelID) []pbx.ChannelID {
+	out := s[:0:0]
+	for _, x := range s {
+		if x != ch {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Snapshot implements pbx.Driver.
+func (d *Driver) Snapshot(ctx context.Context) (pbx.Snapshot, error) {
+	c := d.conn.Load()
+	if c == nil {
+		return pbx.Snapshot{}, fmt.Errorf("esl: snapshot: %w", pbx.ErrNotConnected)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, commandTimeout)
+		defer cancel()
+	}
+	return d.snapshotOn(ctx, c)
+}
+
+// showRows is the shape of "show ... as json" (mod_commands.c): every
+// value is a string; "rows" is absent when row_count is 0.
+type showRows struct {
+	RowCount int                 `json:"row_count"`
+	Rows     []map[string]string `json:"rows"`
+}
+
+func (d *Driver) snapshotOn(ctx context.Context, c *Conn) (pbx.Snapshot, error) {
+	var snap pbx.Snapshot
+	chans, err := showJSON(ctx, c, "show channels as json")
+	if err != nil {
+		return snap, err
+	}
+	bridged, err := showJSON(ctx, c, "show bridged_calls as json")
+	if err != nil {
+		return snap, err
+	}
+	inBridge := map[string]bool{}
+	d.mu.Lock()
+	for _, r := range bridged {
+		a, b := r["uuid"], r["b_uuid"]
+		if a == "" || b == "" {
+			continue
+		}
+		inBridge[a], inBridge[b] = true, true
+		br, ok := d.chBridge[pbx.ChannelID(a)]
+		if !ok {
+			if br, ok = d.chBridge[pbx.ChannelID(b)]; !ok {
+				br = pbx.BridgeID(a) // bridged before this controller knew it
+			}
+		}
+		snap.Bridges = append(snap.Bridges, pbx.BridgeInfo{ID: br, Channels: []pbx.ChannelID{pbx.ChannelID(a), pbx.ChannelID(b)}})
+	}
+	d.mu.Unlock()
+	for _, r := range chans {
+		ci := pbx.ChannelInfo{ID: pbx.ChannelID(r["uuid"]), Name: r["name"], Caller: r["cid_num"], Dialed: r["dest"],
+			State: callState(r["callstate"]), InApp: r["application"] == "park" || inBridge[r["uuid"]]}
+		if ep, err := strconv.ParseInt(r["created_epoch"], 10, 64); err == nil {
+			ci.Created = time.Unix(ep, 0)
+		}
+		snap.Channels = append(snap.Channels, ci)
+	}
+	return snap, nil
+}
+
+func showJSON(ctx context.Context, c *Conn, cmd string) ([]map[string]string, error) {
+	body, err := c.API(ctx, cmd)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	var rows showRows
+	if err := json.Unmarshal([]byte(body), &rows); err != nil {
+		return nil, fmt.Errorf("%s: %w (reply %q)", cmd, err, truncate([]byte(body), 200))
+	}
+	return rows.Rows, nil
+}
+
+// callState maps a channel's callstate (switch_channel_callstate2str).
+func callState(s string) pbx.ChannelState {
+	switch s {
+	case "ACTIVE", "HELD":
+		return pbx.StateUp
+	case "RINGING", "EARLY", "RING_WAIT":
+		return pbx.StateRinging
+	}
+	return pbx.StateDown
+}

@@ -1,0 +1,232 @@
+package esl
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/pbx"
+)
+
+// renderEnv is what render needs besides the command: driver state that
+// Do resolves first (FreeSWITCH addresses playbacks, bridges and
+// recordings through a channel UUID).
+type renderEnv struct {
+	RecordingDir string // FreeSWITCH's directory for recordings (absolute)
+	JobUUID      string // Originate: the bgapi Job-UUID
+	// Channel is the channel a StopPlayback or StopRecording acts on.
+	Channel pbx.ChannelID
+	// Format is a StopRecording's format (from its RecordBridge).
+	Format string
+	// Members are a bridge's current members (AddToBridge: before the
+	// add; RecordBridge, DestroyBridge: now).
+	Members []pbx.ChannelID
+}
+
+// hangupCauses maps pbx.Hangup reasons to FreeSWITCH cause names.
+var hangupCauses = map[string]string{"": "NORMAL_CLEARING", "normal": "NORMAL_CLEARING",
+	"busy": "USER_BUSY", "congestion": "NORMAL_CIRCUIT_CONGESTION", "no_answer": "NO_ANSWER"}
+
+// render turns a command into the exact ESL messages (each ending in the
+// blank line) that perform it, in order. It is the only place a
+// pbx.Command becomes wire text. Everything interpolated has passed the
+// pbx Validate patterns (no spaces, newlines or separators in IDs), and
+// the few free-text fields get ESL-specific checks here; Conn checks the
+// framing of every message again before writing it.
+func render(cmd pbx.Command, env renderEnv) ([]string, error) {
+	if cmd == nil {
+		return nil, fmt.Errorf("%w: nil command", pbx.ErrInvalid)
+	}
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	switch c := cmd.(type) {
+	case pbx.Answer:
+		return one(execute(c.Channel, "answer", "")), nil
+	case pbx.Ring:
+		return one(execute(c.Channel, "ring_ready", "")), nil
+	case pbx.Hangup:
+		return one("sendmsg " + string(c.Channel) + "\ncall-command: hangup\nhangup-cause: " + hangupCauses[c.Reason] + "\n\n"), nil
+	case pbx.Play:
+		files := make([]string, 0, len(c.Media))
+		for _, m := range c.Media {
+			files = append(files, mediaFiles(m)...)
+		}
+		// {playback_id=...} becomes a header of PLAYBACK_START and
+		// PLAYBACK_STOP (switch_ivr_play_say.c merges fh->params).
+		return one(execute(c.Channel, "playback", "{playback_id="+string(c.ID)+"}file_string://"+strings.Join(files, "!"))), nil
+	case pbx.StopPlayback:
+		return one(api("uuid_break " + string(env.Channel))), nil
+	case pbx.StartMOH:
+		class := c.Class
+		if class == "" {
+			class = "default"
+		}
+		return one(execute(c.Channel, "playback", "local_stream://"+class)), nil
+	case pbx.StopMOH:
+		return one(api("uuid_break " + string(c.Channel) + " all")), nil
+	case pbx.Hold:
+		return one(api("uuid_hold " + string(c.Channel))), nil
+	case pbx.Unhold:
+		return one(api("uuid_hold off " + string(c.Channel))), nil
+	case pbx.Originate:
+		dial, err := dialString(c.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		if strings.ContainsAny(c.CallerName, "',") {
+			return nil, fmt.Errorf("%w: Originate: caller name %q: ' and , cannot be quoted in a FreeSWITCH originate variable", pbx.ErrInvalid, c.CallerName)
+		}
+		vars := []string{"origination_uuid=" + string(c.ID)}
+		if len(c.Args) > 0 {
+			vars = append(vars, "hotline_args="+strings.Join(c.Args, ":"))
+		}
+		if c.CallerID != "" {
+			vars = append(vars, "origination_caller_id_number="+c.CallerID)
+		}
+		if c.CallerName != "" {
+			vars = append(vars, "origination_caller_id_name='"+c.CallerName+"'")
+		}
+		if c.Timeout > 0 {
+			secs := int((c.Timeout + time.Second - 1) / time.Second) // round up: 1.5s rings 2s
+			vars = append(vars, "originate_timeout="+strconv.Itoa(secs))
+		}
+		vars = append(vars, "hangup_after_bridge=false", "park_after_bridge=true")
+		if !pbx.ValidID(env.JobUUID) {
+			return nil, fmt.Errorf("%w: Originate: job UUID %q", pbx.ErrInvalid, env.JobUUID)
+		}
+		return one(renderBgAPI("originate {"+strings.Join(vars, ",")+"}"+dial+" &park()", env.JobUUID)), nil
+	case pbx.CreateBridge:
+		return nil, nil // the driver keeps bridges; nothing on the wire
+	case pbx.AddToBridge:
+		members := append(append([]pbx.ChannelID(nil), env.Members...), c.Channels...)
+		switch {
+		case len(members) > 2:
+			return nil, fmt.Errorf("%w: AddToBridge: a FreeSWITCH bridge (uuid_bridge) holds two channels, %s would have %d", pbx.ErrInvalid, c.Bridge, len(members))
+		case len(members) < 2:
+			return nil, nil // the first member joins when the second comes
+		}
+		return one(api("uuid_bridge " + string(members[0]) + " " + string(members[1]))), nil
+	case pbx.RemoveFromBridge:
+		return one(api("uuid_transfer " + string(c.Channel) + " park inline")), nil
+	case pbx.DestroyBridge:
+		if len(env.Members) < 2 {
+			return nil, nil
+		}
+		return one(api("uuid_transfer " + string(env.Members[0]) + " -both park inline")), nil
+	case pbx.RecordBridge:
+		if len(env.Members) == 0 {
+			return nil, fmt.Errorf("%w: RecordBridge: bridge %s has no channel to record", pbx.ErrNotFound, c.Bridge)
+		}
+		cmd := "uuid_record " + string(env.Members[0]) + " start " + recordingPath(env.RecordingDir, c.Name, c.Format)
+		if c.MaxDuration > 0 {
+			cmd += " " + strconv.Itoa(int((c.MaxDuration+time.Second-1)/time.Second))
+		}
+		return one(api(cmd)), nil
+	case pbx.StopRecording:
+		return one(api("uuid_record " + string(env.Channel) + " stop " + recordingPath(env.RecordingDir, c.Name, env.Format))), nil
+	default:
+		return nil, fmt.Errorf("%w: esl driver cannot render %T", pbx.ErrInvalid, cmd)
+	}
+}
+
+func recordingPath(dir string, name pbx.RecordingName, format string) string {
+	return path.Join(dir, string(name)+"."+format)
+}
+
+func one(s string) []string { return []string{s} }
+
+func api(cmd string) string { return "api " + cmd + "\n\n" }
+
+func execute(ch pbx.ChannelID, app, arg string) string {
+	s := "sendmsg " + string(ch) + "\ncall-command: execute\nexecute-app-name: " + app + "\n"
+	if arg != "" {
+		s += "execute-app-arg: " + arg + "\n"
+	}
+	return s + "\n"
+}
+
+// dialString maps a pbx endpoint to a FreeSWITCH dial string: "user/NAME"
+// (a directory user, e.g. an agent's phone) and "sofia/PROFILE/DEST" pass
+// through; Asterisk technologies cannot be dialled.
+func dialString(ep string) (string, error) {
+	if strings.HasPrefix(ep, "user/") || strings.HasPrefix(ep, "sofia/") {
+		return ep, nil
+	}
+	return "", fmt.Errorf("%w: Originate: endpoint %q is not user/NAME or sofia/PROFILE/DEST (FreeSWITCH)", pbx.ErrInvalid, ep)
+}
+
+// mediaFiles maps one pbx media entry to sound files FreeSWITCH plays
+// from its sound_prefix (the callie/en sound set names).
+func mediaFiles(m string) []string {
+	kind, v, _ := strings.Cut(m, ":")
+	switch kind {
+	case "sound":
+		return []string{v + ".wav"}
+	case "digits":
+		out := make([]string, 0, len(v))
+		for _, d := range v {
+			switch d {
+			case '*':
+				out = append(out, "digits/star.wav")
+			case '#':
+				out = append(out, "digits/pound.wav")
+			default:
+				out = append(out, "digits/"+string(d)+".wav")
+			}
+		}
+		return out
+	case "number":
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return numberFiles(n)
+	case "silence":
+		s, _ := strconv.Atoi(v)
+		return []string{"silence_stream://" + strconv.Itoa(s*1000)}
+	}
+	return nil // unreachable after Validate
+}
+
+// numberFiles says n in English with the digits/ prompts.
+func numberFiles(n int64) []string {
+	if n == 0 {
+		return []string{"digits/0.wav"}
+	}
+	var out []string
+	if n < 0 {
+		out = append(out, "currency/minus.wav")
+		n = -n
+	}
+	scales := []struct {
+		v    int64
+		name string
+	}{{1e12, "trillion"}, {1e9, "billion"}, {1e6, "million"}, {1e3, "thousand"}}
+	for _, s := range scales {
+		if n >= s.v {
+			out = append(out, below1000(n/s.v)...)
+			out = append(out, "digits/"+s.name+".wav")
+			n %= s.v
+		}
+	}
+	return append(out, below1000(n)...)
+}
+
+func below1000(n int64) []string {
+	var out []string
+	if n >= 100 {
+		out = append(out, "digits/"+strconv.FormatInt(n/100, 10)+".wav", "digits/hundred.wav")
+		n %= 100
+	}
+	switch {
+	case n == 0:
+	case n < 20:
+		out = append(out, "digits/"+strconv.FormatInt(n, 10)+".wav")
+	default:
+		out = append(out, "digits/"+strconv.FormatInt(n/10*10, 10)+".wav")
+		if n%10 != 0 {
+			out = append(out, "digits/"+strconv.FormatInt(n%10, 10)+".wav")
+		}
+	}
+	return out
+}

@@ -14,6 +14,12 @@ type Agent struct {
 	IdleSince  time.Time // when the agent last became READY
 	CallsToday int
 	Call       CallID // the call the agent is ringing for or talking on
+
+	// TalkToday is the agent's talk time so far today (least-talk-time).
+	TalkToday time.Duration
+	// Skills maps a skill to the agent's level in it, 1 (novice) to 10
+	// (expert). Routers in strategies.go match it against a Request.
+	Skills map[string]int
 }
 
 // Strategy picks an agent for a queue from those available. It must be a
@@ -41,6 +47,10 @@ func StrategyByName(name string) (Strategy, bool) {
 	switch name {
 	case "longest-idle", "":
 		return LongestIdle, true
+	case "fewest-calls":
+		return FewestCalls, true
+	case "least-talk-time":
+		return LeastTalkTime, true
 	}
 	return nil, false
 }

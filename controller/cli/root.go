@@ -58,6 +58,9 @@ HOTLINE_API_TOKEN, HOTLINE_DATABASE_URL.`,
 		newAgentCmd,
 		newVersionCmd,
 		newDemoCmd,
+		newESLCmd,
+		newACDCmd,
+		newStaffingCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}

@@ -1,0 +1,411 @@
+// Package sim is a discrete-event simulator of a contact centre that runs
+// the real routing code of package acd (its Pool, Line with priority
+// aging, Routers and EWT estimator) on simulated time: Poisson arrivals,
+// exponential or lognormal handle times, exponential patience, agents with
+// skills. It measures service level, ASA, abandonment, occupancy and how
+// well the EWT estimate predicted each caller's wait. A run is a pure
+// function of its Config (including the seed); the package has no state.
+package sim
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/acd"
+)
+
+// CallType is one kind of call in the mix.
+type CallType struct {
+	Weight   float64 // relative share of arrivals
+	Requires []acd.SkillNeed
+	Priority int
+}
+
+// AgentGroup is Count agents with the same skills.
+type AgentGroup struct {
+	Count  int
+	Skills map[string]int
+}
+
+// Config describes a run.
+type Config struct {
+	Rate     float64       // arrivals per second (Poisson)
+	AHT      time.Duration // mean handle time
+	AHTDist  string        // "exponential" (default) or "lognormal"
+	AHTCV    float64       // lognormal coefficient of variation (0: 1)
+	Patience time.Duration // mean exponential patience; 0: nobody abandons
+	WrapUp   time.Duration // after-call work per call
+
+	Agents int          // agents with no skills, when Groups is empty
+	Groups []AgentGroup // agents with skills
+	Mix    []CallType   // call kinds; empty: one kind needing no skill
+
+	Router acd.Router // nil: longest idle
+	Aging  acd.Aging
+
+	Calls  int           // arrivals to simulate
+	Warmup int           // first arrivals left out of the statistics (-1: none; 0: Calls/20)
+	Within time.Duration // service-level threshold (0: 20 s)
+	Seed   uint64
+
+	// Progress, if set, is called about every 1% of arrivals.
+	Progress func(done, total int)
+}
+
+// Result is what a run measured over the calls after the warm-up.
+type Result struct {
+	Offered, Answered, Abandoned int
+	ServiceLevel                 float64       // answered within Within / offered
+	ASA                          time.Duration // mean wait of answered calls
+	AbandonRate                  float64       // abandoned / offered
+	Occupancy                    float64       // agent busy time / agent time
+	Simulated                    time.Duration // simulated time of the whole run
+	EWT                          EWTStats
+	ByPriority                   map[int]Class // per call priority
+}
+
+// Class is what one priority class of calls saw.
+type Class struct {
+	Offered, Answered int
+	ASA               time.Duration
+}
+
+// EWTStats compares, for answered callers who had to wait, the wait
+// estimated when they joined the line with the wait they had.
+type EWTStats struct {
+	Samples       int
+	MedianRelErr  float64 // median |estimate − actual| / actual
+	NaiveRelErr   float64 // the same for (ahead+1) × AHT / agents
+	Long          int     // samples with 10 or more callers ahead
+	LongRelErr    float64 // median relative error of those
+	LongNaiveErr  float64
+	MeanEstimate  time.Duration
+	MeanActualEWT time.Duration
+}
+
+type classAcc struct {
+	offered, answered int
+	wait              float64
+}
+
+type kind int
+
+const (
+	arrival kind = iota
+	finish
+	abandon
+)
+
+type event struct {
+	at   float64 // seconds since the start
+	kind kind
+	i    int // call index (abandon) or agent index (finish)
+}
+
+type events []event
+
+func (e events) Len() int { return len(e) }
+func (e events) Less(i, j int) bool {
+	if e[i].at != e[j].at {
+		return e[i].at < e[j].at
+	}
+	return e[i].kind < e[j].kind
+}
+func (e events) Swap(i, j int) { e[i], e[j] = e[j], e[i] }
+func (e *events) Push(x any)   { *e = append(*e, x.(event)) }
+func (e *events) Pop() any {
+	old := *e
+	x := old[len(old)-1]
+	*e = old[:len(old)-1]
+	return x
+}
+
+type call struct {
+	entry    acd.Entry
+	arrived  float64
+	waiting  bool
+	estimate float64 // EWT at arrival, seconds; <0: none (answered at once)
+	naive    float64
+	ahead    int
+}
+
+// Run simulates cfg.
+func Run(cfg Config) (Result, error) {
+	if cfg.Rate <= 0 || cfg.AHT <= 0 || cfg.Calls <= 0 || cfg.Patience < 0 || cfg.WrapUp < 0 {
+		return Result{}, errors.New("sim: need rate > 0, aht > 0, calls > 0, patience ≥ 0 and wrap-up ≥ 0")
+	}
+	if cfg.AHTDist != "" && cfg.AHTDist != "exponential" && cfg.AHTDist != "lognormal" {
+		return Result{}, fmt.Errorf("sim: AHT distribution %q: use exponential or lognormal", cfg.AHTDist)
+	}
+	groups := cfg.Groups
+	if len(groups) == 0 {
+		if cfg.Agents <= 0 {
+			return Result{}, errors.New("sim: no agents")
+		}
+		groups = []AgentGroup{{Count: cfg.Agents}}
+	}
+	mix := cfg.Mix
+	if len(mix) == 0 {
+		mix = []CallType{{Weight: 1}}
+	}
+	totalWeight := 0.0
+	for _, m := range mix {
+		totalWeight += m.Weight
+	}
+	if totalWeight <= 0 {
+		return Result{}, errors.New("sim: call mix has no weight")
+	}
+	router := cfg.Router
+	if router == nil {
+		router = acd.LongestIdleRouter{}
+	}
+	within := cfg.Within
+	if within <= 0 {
+		within = 20 * time.Second
+	}
+	warmup := cfg.Warmup
+	switch {
+	case warmup < 0:
+		warmup = 0
+	case warmup == 0:
+		warmup = cfg.Calls / 20
+	}
+
+	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5bd1e995))
+	aht := cfg.AHT.Seconds()
+	cv := cfg.AHTCV
+	if cv <= 0 {
+		cv = 1
+	}
+	sigma2 := math.Log(1 + cv*cv)
+	handle := func() float64 {
+		if cfg.AHTDist == "lognormal" {
+			return math.Exp(math.Log(aht) - sigma2/2 + math.Sqrt(sigma2)*rng.NormFloat64())
+		}
+		return rng.ExpFloat64() * aht
+	}
+
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return base.Add(time.Duration(s * float64(time.Second))) }
+
+	var agents []*acd.Agent
+	for _, g := range groups {
+		for range g.Count {
+			agents = append(agents, &acd.Agent{
+				ID:     acd.AgentID(fmt.Sprintf("a%05d", len(agents))),
+				State:  acd.Ready,
+				Skills: g.Skills,
+			})
+		}
+	}
+	index := make(map[acd.AgentID]int, len(agents))
+	for i, a := range agents {
+		index[a.ID] = i
+	}
+	pool := acd.NewPool(agents...)
+	line := acd.NewLine(cfg.Aging)
+	ewt := acd.NewEWT(cfg.AHT, 0)
+	calls := make([]call, 0, cfg.Calls)
+	busyFor := make([]float64, len(agents)) // busy time of the call in hand
+	servedAt := make([]int, len(agents))    // its call index
+
+	var (
+		q           events
+		now         float64
+		busy        int
+		busyArea    float64 // busy agent-seconds in the window
+		windowStart = -1.0
+		windowEnd   = math.Inf(1)
+		res         Result
+		waitSum     float64
+		ests        []float64
+		naive       []float64
+		long, longN []float64
+		sumEst      float64
+		sumAct      float64
+		misrouted   error
+		byPri       = map[int]*classAcc{}
+	)
+	class := func(p int) *classAcc {
+		c := byPri[p]
+		if c == nil {
+			c = &classAcc{}
+			byPri[p] = c
+		}
+		return c
+	}
+	advance := func(t float64) {
+		if windowStart >= 0 {
+			from, to := max(now, windowStart), min(t, windowEnd)
+			if to > from {
+				busyArea += float64(busy) * (to - from)
+			}
+		}
+		now = t
+	}
+	counted := func(i int) bool { return i >= warmup }
+
+	// serve puts agent ag on call e (which the caller has taken out of
+	// line, or which never joined it).
+	serve := func(e *acd.Entry, ag *acd.Agent) {
+		if req := e.Req; !acd.Eligible(ag, &req) && misrouted == nil {
+			misrouted = fmt.Errorf("sim: call %s went to agent %s, who may not take it", e.Call, ag.ID)
+		}
+		ci := e.Tag
+		c := &calls[ci]
+		c.waiting = false
+		wait := now - c.arrived
+		ewt.Left(time.Duration(wait*float64(time.Second)), false)
+		ai := index[ag.ID]
+		d := handle()
+		ag.State, ag.Call = acd.OnCall, e.Call
+		ag.CallsToday++
+		ag.TalkToday += time.Duration(d * float64(time.Second))
+		pool.Update(ag)
+		busy++
+		busyFor[ai], servedAt[ai] = d+cfg.WrapUp.Seconds(), ci
+		heap.Push(&q, event{at: now + busyFor[ai], kind: finish, i: ai})
+		if counted(ci) {
+			res.Answered++
+			waitSum += wait
+			cl := class(e.Priority)
+			cl.answered++
+			cl.wait += wait
+			if wait <= within.Seconds()+1e-9 {
+				res.ServiceLevel++
+			}
+			if c.estimate >= 0 && wait > 0 {
+				ests = append(ests, math.Abs(c.estimate-wait)/wait)
+				naive = append(naive, math.Abs(c.naive-wait)/wait)
+				sumEst += c.estimate
+				sumAct += wait
+				if c.ahead >= 10 {
+					long = append(long, math.Abs(c.estimate-wait)/wait)
+					longN = append(longN, math.Abs(c.naive-wait)/wait)
+				}
+			}
+		}
+	}
+
+	heap.Push(&q, event{at: rng.ExpFloat64() / cfg.Rate, kind: arrival})
+	step := max(cfg.Calls/100, 1)
+	for q.Len() > 0 {
+		ev := heap.Pop(&q).(event)
+		advance(ev.at)
+		switch ev.kind {
+		case arrival:
+			ci := len(calls)
+			if ci == warmup {
+				windowStart = now
+			}
+			pick, m := rng.Float64()*totalWeight, mix[0]
+			for _, t := range mix {
+				if pick < t.Weight {
+					m = t
+					break
+				}
+				pick -= t.Weight
+			}
+			calls = append(calls, call{arrived: now, waiting: true, estimate: -1})
+			c := &calls[ci]
+			c.entry = acd.Entry{Call: acd.CallID(fmt.Sprint("c", ci)), Priority: m.Priority, EnqueuedAt: at(now), Req: acd.Request{Requires: m.Requires}, Tag: ci}
+			if counted(ci) {
+				res.Offered++
+				class(m.Priority).offered++
+			}
+			// The two routing decisions (see acd.Route): a call arriving
+			// gets the agent the router picks, or joins the line.
+			req := c.entry.Req
+			req.Now = at(now)
+			if ag := router.Pick(req, pool); ag != nil {
+				serve(&c.entry, ag)
+			} else {
+				line.Add(&c.entry)
+				c.ahead = line.Position(&c.entry)
+				c.estimate = ewt.Estimate(c.ahead, len(agents), 0).Seconds()
+				c.naive = ewt.NaiveEstimate(c.ahead, len(agents), 0).Seconds()
+				if cfg.Patience > 0 {
+					heap.Push(&q, event{at: now + rng.ExpFloat64()*cfg.Patience.Seconds(), kind: abandon, i: ci})
+				}
+			}
+			if n := len(calls); n < cfg.Calls {
+				heap.Push(&q, event{at: now + rng.ExpFloat64()/cfg.Rate, kind: arrival})
+			} else {
+				windowEnd = now
+			}
+			if cfg.Progress != nil && (len(calls)%step == 0 || len(calls) == cfg.Calls) {
+				cfg.Progress(len(calls), cfg.Calls)
+			}
+		case abandon:
+			c := &calls[ev.i]
+			if !c.waiting {
+				continue
+			}
+			c.waiting = false
+			line.Remove(&c.entry)
+			ewt.Left(time.Duration((now-c.arrived)*float64(time.Second)), true)
+			if counted(ev.i) {
+				res.Abandoned++
+			}
+		case finish:
+			ag := agents[ev.i]
+			ewt.Handled(time.Duration(busyFor[ev.i] * float64(time.Second)))
+			ag.State, ag.Call, ag.IdleSince = acd.Ready, "", at(now)
+			pool.Update(ag)
+			busy--
+			// An agent becoming READY takes the first call in line it may.
+			if e := line.NextFor(ag); e != nil {
+				line.Remove(e)
+				serve(e, ag)
+			}
+		}
+	}
+
+	if misrouted != nil {
+		return Result{}, misrouted
+	}
+	res.Simulated = time.Duration(now * float64(time.Second))
+	res.ByPriority = map[int]Class{}
+	for p, c := range byPri {
+		cl := Class{Offered: c.offered, Answered: c.answered}
+		if c.answered > 0 {
+			cl.ASA = time.Duration(c.wait / float64(c.answered) * float64(time.Second))
+		}
+		res.ByPriority[p] = cl
+	}
+	if res.Offered > 0 {
+		res.ServiceLevel /= float64(res.Offered)
+		res.AbandonRate = float64(res.Abandoned) / float64(res.Offered)
+	}
+	if res.Answered > 0 {
+		res.ASA = time.Duration(waitSum / float64(res.Answered) * float64(time.Second))
+	}
+	if span := windowEnd - windowStart; windowStart >= 0 && span > 0 {
+		res.Occupancy = busyArea / (span * float64(len(agents)))
+	}
+	res.EWT = EWTStats{
+		Samples: len(ests), MedianRelErr: median(ests), NaiveRelErr: median(naive),
+		Long: len(long), LongRelErr: median(long), LongNaiveErr: median(longN),
+	}
+	if len(ests) > 0 {
+		res.EWT.MeanEstimate = time.Duration(sumEst / float64(len(ests)) * float64(time.Second))
+		res.EWT.MeanActualEWT = time.Duration(sumAct / float64(len(ests)) * float64(time.Second))
+	}
+	return res, nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -177,33 +176,16 @@ func (d *Driver) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		wait := d.backoff(attempt)
+		wait := pbx.Backoff{Min: d.cfg.MinBackoff, Max: d.cfg.MaxBackoff}.Wait(attempt)
 		attempt++
 		if err != nil && conn == nil {
 			d.log.Warn("asterisk ARI unreachable, retrying", "url", d.wsURL, "error", err,
 				"attempt", attempt, "retry_in", wait.Round(time.Millisecond))
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := pbx.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
-}
-
-// backoff is the wait before reconnect attempt n (from 0): exponential
-// from MinBackoff, capped at MaxBackoff, with the upper half jittered so
-// many controllers do not reconnect in step.
-func (d *Driver) backoff(n int) time.Duration {
-	b := d.cfg.MinBackoff
-	for i := 0; i < n && b < d.cfg.MaxBackoff; i++ {
-		b *= 2
-	}
-	b = min(b, d.cfg.MaxBackoff)
-	half := b / 2
-	return half + rand.N(half+1)
 }
 
 // dial opens the event WebSocket. A 401 or 403 wraps pbx.ErrAuth.

@@ -115,17 +115,6 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-func TestBackoffBounds(t *testing.T) {
-	d, _ := New(Config{URL: "http://h:1", Username: "u", Password: "p", App: "a"})
-	for n := 0; n < 40; n++ {
-		b := d.backoff(n)
-		ceil := min(100*time.Millisecond<<min(n, 20), 5*time.Second)
-		if b < ceil/2 || b > ceil {
-			t.Fatalf("backoff(%d) = %s outside [%s, %s]", n, b, ceil/2, ceil)
-		}
-	}
-}
-
 // TestFirstConnectResyncs: Resynced comes first, on the first connect,
 // with the snapshot the controller adopts calls from.
 func TestFirstConnectResyncs(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"regexp"
 	"strconv"
 	"strings"
@@ -151,27 +150,13 @@ func (d *Driver) Run(ctx context.Context) error {
 			d.log.Error("FreeSWITCH rejected hotline", "error", err)
 			return err
 		}
-		wait := d.backoff(attempt)
+		wait := pbx.Backoff{Min: d.cfg.MinBackoff, Max: d.cfg.MaxBackoff}.Wait(attempt)
 		attempt++
 		d.log.Warn("FreeSWITCH event socket down, reconnecting", "error", err, "attempt", attempt, "retry_in", wait.Round(time.Millisecond))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := pbx.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
-}
-
-func (d *Driver) backoff(n int) time.Duration {
-	b := d.cfg.MinBackoff
-	for i := 0; i < n && b < d.cfg.MaxBackoff; i++ {
-		b *= 2
-	}
-	b = min(b, d.cfg.MaxBackoff)
-	half := b / 2
-	return half + rand.N(half+1)
 }
 
 // session runs one connection: subscribe, snapshot, Resynced, then map

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -33,7 +35,10 @@ type Waiting struct {
 
 // QueueConfig is one queue's routing configuration.
 type QueueConfig struct {
-	ID          QueueID
+	ID QueueID
+	// Router picks the agent (nil: longest idle).
+	Router Router
+	// Strategy is the former form of Router and is ignored.
 	Strategy    Strategy
 	RingTimeout time.Duration
 	WrapUp      time.Duration
@@ -66,7 +71,9 @@ type ACD struct {
 	// owned by the Run goroutine
 	queues  map[QueueID]*queue
 	agents  map[AgentID]*Agent
-	order   []*Agent // stable iteration order for strategies
+	order   []*Agent // stable iteration order for listings
+	pool    *Pool    // the READY agents, indexed for routing
+	aging   Aging    // line order: priority callers go ahead, nobody starves
 	journal Journal
 	byCall  map[CallID]*Waiting
 }
@@ -88,10 +95,11 @@ func New(queues []QueueConfig, agents []Agent, journal Journal, log *slog.Logger
 		agents:  map[AgentID]*Agent{},
 		journal: journal,
 		byCall:  map[CallID]*Waiting{},
+		aging:   DefaultAging(),
 	}
 	for _, q := range queues {
-		if q.Strategy == nil {
-			q.Strategy = LongestIdle
+		if q.Router == nil {
+			q.Router = LongestIdleRouter{}
 		}
 		a.queues[q.ID] = &queue{cfg: q}
 	}
@@ -103,15 +111,8 @@ func New(queues []QueueConfig, agents []Agent, journal Journal, log *slog.Logger
 		a.agents[ag.ID] = &ag
 		a.order = append(a.order, &ag)
 	}
-	slices.SortFunc(a.order, func(x, y *Agent) int {
-		if x.ID < y.ID {
-			return -1
-		}
-		if x.ID > y.ID {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(a.order, func(x, y *Agent) int { return strings.Compare(string(x.ID), string(y.ID)) })
+	a.pool = NewPool(a.order...)
 	return a
 }
 
@@ -161,19 +162,12 @@ func (a *ACD) Enqueue(ctx context.Context, w Waiting) error {
 		wc := w
 		wc.offering = ""
 		q.waiting = append(q.waiting, &wc)
-		slices.SortStableFunc(q.waiting, before)
+		slices.SortStableFunc(q.waiting, a.aging.Compare)
 		a.byCall[w.Call] = &wc
 		a.log.Info("call queued", "call", w.Call, "queue", w.Queue, "position", slices.Index(q.waiting, &wc)+1, "waiting", len(q.waiting))
 		a.dispatch()
 		return nil
 	})
-}
-
-func before(x, y *Waiting) int {
-	if x.Priority != y.Priority {
-		return y.Priority - x.Priority
-	}
-	return x.EnqueuedAt.Compare(y.EnqueuedAt)
 }
 
 // Cancel takes a call out of line (the caller hung up or left). An agent
@@ -244,6 +238,7 @@ func (a *ACD) Ended(ctx context.Context, call CallID, agent AgentID, contactID i
 		if ag.Call != call || ag.State != OnCall {
 			return nil // already moved on (forced state, restart)
 		}
+		ag.TalkToday += a.now().Sub(ag.Since)
 		a.set(ag, AfterCallWork, "", contactID)
 		a.startWrapUp(ag, contactID)
 		return nil
@@ -366,10 +361,8 @@ func (a *ACD) Agents(ctx context.Context) ([]Agent, error) {
 	err := a.do(ctx, func() error {
 		for _, ag := range a.order {
 			c := *ag
-			c.Queues = make(map[QueueID]bool, len(ag.Queues))
-			for q := range ag.Queues {
-				c.Queues[q] = true
-			}
+			c.Queues = maps.Clone(ag.Queues)
+			c.Skills = maps.Clone(ag.Skills)
 			out = append(out, c)
 		}
 		return nil
@@ -414,6 +407,7 @@ func (a *ACD) set(ag *Agent, to State, reason string, contactID int64) {
 	if to != Ringing && to != OnCall {
 		ag.Call = ""
 	}
+	a.pool.Update(ag)
 	a.log.Info("agent state", "agent", ag.ID, "from", from, "to", to, "reason", reason, "contact", contactID)
 	if a.journal != nil {
 		a.journal.Record(AgentChange{Agent: ag.ID, From: from, To: to, Reason: reason, At: now, IdleSince: ag.IdleSince, ContactID: contactID})
@@ -427,9 +421,9 @@ func (a *ACD) dispatch() {
 			if w.offering != "" {
 				continue
 			}
-			ag := q.cfg.Strategy(q.cfg.ID, a.order)
+			ag := q.cfg.Router.Pick(Request{Queue: q.cfg.ID, Now: a.now()}, a.pool)
 			if ag == nil {
-				break
+				break // every call of the queue needs the same: none fits
 			}
 			a.set(ag, Ringing, "", w.ContactID)
 			ag.Call = w.Call

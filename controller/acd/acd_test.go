@@ -3,6 +3,7 @@ package acd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -224,4 +225,27 @@ func equal(a, b []State) bool {
 		}
 	}
 	return true
+}
+
+func TestPriorityCallerGoesAheadWithoutStarvingOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		t0 := time.Now()
+		a, _, offers := run(t, agent("a1", LoggedOut, t0))
+		offer := func(o Offer) { offers <- o }
+		// A normal caller who has waited 5 minutes, one who has waited
+		// 10 s, and a VIP who just joined (120 s head start).
+		_ = a.Enqueue(ctx, Waiting{Call: "old", Queue: "q", EnqueuedAt: t0.Add(-5 * time.Minute), Offer: offer})
+		_ = a.Enqueue(ctx, Waiting{Call: "recent", Queue: "q", EnqueuedAt: t0.Add(-10 * time.Second), Offer: offer})
+		_ = a.Enqueue(ctx, Waiting{Call: "vip", Queue: "q", EnqueuedAt: t0, Priority: PriorityVIP, Offer: offer})
+		w, _ := a.Waiting(ctx, "q")
+		if got := fmt.Sprint(w); got != "[old vip recent]" {
+			t.Fatalf("line %s, want [old vip recent]", got)
+		}
+		_ = a.Login(ctx, "a1")
+		_ = a.Ready(ctx, "a1")
+		if o := <-offers; o.Call != "old" {
+			t.Fatalf("first offer to %s, want the caller waiting 5 minutes", o.Call)
+		}
+	})
 }

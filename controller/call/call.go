@@ -124,9 +124,12 @@ func (c *Call) queue(ctx context.Context) {
 // reports whether the call is in line.
 func (c *Call) enqueue(ctx context.Context, enqueued time.Time, announce bool) bool {
 	c.storeErr("queued", c.m.store.MarkQueued(c.sctx(ctx), c.contact, string(c.service.Queue), enqueued))
-	c.event(ctx, "queued", map[string]any{"queue": string(c.service.Queue)})
-	err := c.m.acd.Enqueue(ctx, acd.Waiting{
-		Call: acd.CallID(c.channel), Queue: c.service.Queue, ContactID: c.contact, EnqueuedAt: enqueued,
+	// VIP, elderly and disabled customers go ahead in line (acd.Aging).
+	prio, err := c.m.store.CustomerPriority(c.sctx(ctx), c.caller)
+	c.storeErr("priority lookup", err)
+	c.event(ctx, "queued", map[string]any{"queue": string(c.service.Queue), "priority": prio})
+	err = c.m.acd.Enqueue(ctx, acd.Waiting{
+		Call: acd.CallID(c.channel), Queue: c.service.Queue, ContactID: c.contact, EnqueuedAt: enqueued, Priority: prio,
 		Offer: func(o acd.Offer) { c.mb.put(msg{offer: &o}) },
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/controller/internal/sipp"
 	"github.com/hotline-cc/hotline/controller/recording"
 	"github.com/hotline-cc/hotline/controller/store"
 )
@@ -182,5 +183,32 @@ func TestCallerHangsUpWhileQueued(t *testing.T) {
 	c := e.contact("13800000005")
 	if c.Disposition.String != store.DispAbandonedQueue || !c.QueuedAt.Valid || c.AnsweredAt.Valid {
 		t.Fatalf("contact %+v, want abandoned in queue", c)
+	}
+}
+
+func TestVIPCallerGoesAheadInLine(t *testing.T) {
+	e := start(t, fast)
+	if _, err := e.db.ExecContext(e.ctx, `INSERT INTO customers (number, name, priority) VALUES ('13800000009', 'VIP', 2)`); err != nil {
+		t.Fatal(err)
+	}
+	e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "300"})
+	e.ready("1001")
+	busy := e.callAsync([]string{"13800000008", "0", "500", "", "0", "", "0", "9000"}) // takes the only agent
+	waitState(t, e, 1, store.ContactBridged)
+	normal := e.callAsync([]string{"13800000010", "0", "500", "", "0", "", "0", "24000"})
+	waitState(t, e, 1, store.ContactQueued)
+	vip := e.callAsync([]string{"13800000009", "0", "500", "", "0", "", "0", "14000"})
+	waitState(t, e, 2, store.ContactQueued)
+	for _, p := range []*sipp.Process{busy, normal, vip} {
+		if r, err := p.Wait(); err != nil || r.Failed != 0 {
+			t.Fatalf("callers: %v %s\n%s", err, r.Summary(), r.Errors())
+		}
+	}
+	n, v := e.contact("13800000010"), e.contact("13800000009")
+	if !v.AnsweredAt.Valid || !n.AnsweredAt.Valid || !v.AnsweredAt.Time.Before(n.AnsweredAt.Time) {
+		t.Fatalf("VIP answered %v, normal caller (queued earlier) %v: the VIP should go first", v.AnsweredAt, n.AnsweredAt)
+	}
+	if !n.QueuedAt.Time.Before(v.QueuedAt.Time) {
+		t.Fatalf("the normal caller did not queue first: %s vs %s", n.QueuedAt.Time, v.QueuedAt.Time)
 	}
 }

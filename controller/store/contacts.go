@@ -183,6 +183,17 @@ func (s *Store) NextTrailSeq(ctx context.Context, contactID int64) (int, error) 
 	return n, err
 }
 
+// CustomerPriority returns the queue priority of the customer with the
+// given number (0, normal, for an unknown number).
+func (s *Store) CustomerPriority(ctx context.Context, number string) (int, error) {
+	var p int
+	err := s.DB.GetContext(ctx, &p, `SELECT priority FROM customers WHERE number = $1`, number)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return p, err
+}
+
 // CustomerBill returns the current bill of the customer with the given
 // number; found is false for an unknown number.
 func (s *Store) CustomerBill(ctx context.Context, number string) (cents int64, found bool, err error) {

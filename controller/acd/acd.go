@@ -302,6 +302,35 @@ func (a *ACD) ReleaseOrphans(ctx context.Context, onCall map[AgentID]bool) error
 	})
 }
 
+// Reconcile puts right agents the ACD believes busy with a call that no
+// longer exists (a hang-up event missed, a call goroutine gone): an agent
+// ringing for it goes back to READY, one on it goes to after-call work.
+// live says which calls exist. It returns how many agents it corrected.
+func (a *ACD) Reconcile(ctx context.Context, live func(CallID) bool) (int, error) {
+	n := 0
+	err := a.do(ctx, func() error {
+		for _, ag := range a.order {
+			if (ag.State != Ringing && ag.State != OnCall) || live(ag.Call) {
+				continue
+			}
+			a.log.Warn("agent busy with a call that is gone; correcting", "agent", ag.ID, "state", ag.State, "call", ag.Call)
+			n++
+			if ag.State == Ringing {
+				if w := a.byCall[ag.Call]; w != nil && w.offering == ag.ID {
+					w.offering = ""
+				}
+				a.set(ag, Ready, "", 0)
+				continue
+			}
+			a.set(ag, AfterCallWork, "", 0)
+			a.startWrapUp(ag, 0)
+		}
+		a.dispatch()
+		return nil
+	})
+	return n, err
+}
+
 // Login, Ready, NotReady and Logout change an agent's state on request.
 func (a *ACD) Login(ctx context.Context, agent AgentID) error {
 	return a.request(ctx, agent, func(ag *Agent) error {

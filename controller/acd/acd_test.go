@@ -249,3 +249,39 @@ func TestPriorityCallerGoesAheadWithoutStarvingOthers(t *testing.T) {
 		}
 	})
 }
+
+func TestReconcileFreesAgentsOfVanishedCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		a, _, offers := run(t, agent("a1", Ready, time.Now()), agent("a2", Ready, time.Now().Add(time.Second)))
+		offer := func(o Offer) { offers <- o }
+		_ = a.Enqueue(ctx, Waiting{Call: "talking", Queue: "q", EnqueuedAt: time.Now(), Offer: offer})
+		<-offers
+		_ = a.Answered(ctx, "talking", "a1")
+		_ = a.Enqueue(ctx, Waiting{Call: "ringing", Queue: "q", EnqueuedAt: time.Now(), Offer: offer})
+		<-offers
+		// Both calls vanished without their hang-up reaching the ACD.
+		n, err := a.Reconcile(ctx, func(CallID) bool { return false })
+		if err != nil || n != 2 {
+			t.Fatalf("Reconcile corrected %d agents (%v), want 2", n, err)
+		}
+		ags, _ := a.Agents(ctx)
+		// a2 is freed; the caller it rang for is still in line, so it is
+		// offered again, to the only free agent.
+		if o := <-offers; o.Call != "ringing" || o.Agent != "a2" {
+			t.Fatalf("re-offer %+v", o)
+		}
+		if ags[0].State != AfterCallWork {
+			t.Fatalf("after reconcile: a1 %s, want AFTER_CALL_WORK", ags[0].State)
+		}
+		// A live call is left alone.
+		if n, _ := a.Reconcile(ctx, func(CallID) bool { return true }); n != 0 {
+			t.Fatalf("corrected %d agents on live calls", n)
+		}
+		time.Sleep(6 * time.Second) // wrap-up is 5 s
+		synctest.Wait()
+		if ags, _ := a.Agents(ctx); ags[0].State != Ready {
+			t.Fatalf("a1 %s after wrap-up, want READY", ags[0].State)
+		}
+	})
+}

@@ -13,9 +13,11 @@ import (
 	"github.com/hotline-cc/hotline/controller/store"
 )
 
-// Switch is what calls need of the driver: commands.
+// Switch is what calls need of the driver: commands, and the list of
+// live channels for reconciliation.
 type Switch interface {
 	Do(ctx context.Context, cmd pbx.Command) error
+	Snapshot(ctx context.Context) (pbx.Snapshot, error)
 }
 
 // Service is what a service number does with a call.
@@ -34,6 +36,9 @@ type Config struct {
 	// RecordingTolerance is how far, in seconds, a recording's duration
 	// may be from the bridged time (1 s).
 	RecordingTolerance float64
+	// ReconcileEvery is how often the live calls and busy agents are
+	// checked against the switch's channel list (30 s).
+	ReconcileEvery time.Duration
 }
 
 // Manager routes switch events to calls and starts a call for each new
@@ -46,7 +51,8 @@ type Manager struct {
 	log   *slog.Logger
 
 	mu     sync.Mutex
-	routes map[string]*Call // channel IDs and recording names → call
+	routes map[string]*Call     // channel IDs and recording names → call
+	since  map[string]time.Time // when each route was registered
 	wg     sync.WaitGroup
 	synced bool // the first Resynced (adoption) has been handled
 }
@@ -59,13 +65,21 @@ func NewManager(cfg Config, sw Switch, st *store.Store, a *acd.ACD, log *slog.Lo
 	if cfg.RecordingTolerance == 0 {
 		cfg.RecordingTolerance = 1
 	}
-	return &Manager{cfg: cfg, sw: sw, store: st, acd: a, log: log, routes: map[string]*Call{}}
+	if cfg.ReconcileEvery == 0 {
+		cfg.ReconcileEvery = 30 * time.Second
+	}
+	return &Manager{cfg: cfg, sw: sw, store: st, acd: a, log: log, routes: map[string]*Call{}, since: map[string]time.Time{}}
 }
 
 // Run reads events until the channel closes or ctx ends, then waits for
 // every call goroutine to stop.
 func (m *Manager) Run(ctx context.Context, events <-chan pbx.Event) error {
 	defer m.wg.Wait()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.reconcileLoop(ctx)
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -100,7 +114,7 @@ func (m *Manager) handle(ctx context.Context, ev pbx.Event) {
 			m.adopt(ctx, ev.Snapshot)
 			return
 		}
-		m.reconcile(ev.Snapshot)
+		m.reconcile(ev.Snapshot, time.Now().Add(-time.Second))
 	case pbx.LinkDown:
 		m.log.Warn("link to the switch is down; calls keep running on the switch")
 	default:
@@ -149,17 +163,43 @@ func (m *Manager) spawn(ctx context.Context, c *Call, run func(context.Context))
 	}()
 }
 
-// reconcile runs after a reconnect: a channel the switch no longer has
-// hung up while the link was down, so its call is told so.
-func (m *Manager) reconcile(s *pbx.Snapshot) {
+// reconcile runs after a reconnect and on a timer: a channel the switch
+// no longer has hung up without hotline hearing of it, so its call is told
+// so. Channels registered after taken (the snapshot's time) are not judged.
+func (m *Manager) reconcile(s *pbx.Snapshot, taken time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for key, c := range m.routes {
-		if c.ownsChannel(key) {
+		if c.ownsChannel(key) && m.since[key].Before(taken) {
 			if _, live := s.Channel(pbx.ChannelID(key)); !live {
 				m.log.Info("channel ended while the link was down", "channel", key)
-				c.mb.put(msg{ev: pbx.Event{Kind: pbx.ChannelHungup, Channel: pbx.ChannelID(key), At: time.Now(), CauseText: "gone after link loss"}})
+				c.mb.put(msg{ev: pbx.Event{Kind: pbx.ChannelHungup, Channel: pbx.ChannelID(key), At: time.Now(), CauseText: "gone from the switch unnoticed"}})
 			}
+		}
+	}
+}
+
+// reconcileLoop checks, every ReconcileEvery, that every call hotline
+// runs is still on the switch and that no agent is left ringing or on a
+// call that is gone (a missed hang-up must not keep an agent ON_CALL).
+func (m *Manager) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(m.cfg.ReconcileEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		taken := time.Now()
+		snap, err := m.sw.Snapshot(ctx)
+		if err != nil {
+			m.log.Warn("reconciliation skipped: no channel list from the switch", "err", err)
+			continue
+		}
+		m.reconcile(&snap, taken)
+		if _, err := m.acd.Reconcile(ctx, func(call acd.CallID) bool { return m.route(string(call)) != nil }); err != nil && ctx.Err() == nil {
+			m.log.Error("agent reconciliation failed", "err", err)
 		}
 	}
 }
@@ -167,6 +207,7 @@ func (m *Manager) reconcile(s *pbx.Snapshot) {
 func (m *Manager) register(key string, c *Call) {
 	m.mu.Lock()
 	m.routes[key] = c
+	m.since[key] = time.Now()
 	m.mu.Unlock()
 }
 
@@ -182,6 +223,7 @@ func (m *Manager) unregisterCall(c *Call) {
 	for k, v := range m.routes {
 		if v == c {
 			delete(m.routes, k)
+			delete(m.since, k)
 		}
 	}
 }

@@ -10,16 +10,20 @@ import "time"
 type Config struct {
 	// Mode is "development" (default) or "production". Production refuses
 	// empty and well-known default secrets.
-	Mode      string    `yaml:"mode"`
-	Log       Log       `yaml:"log"`
-	Database  Database  `yaml:"database"`
-	Asterisk  Asterisk  `yaml:"asterisk"`
-	API       API       `yaml:"api"`
-	Recording Recording `yaml:"recording"`
-	IVR       IVR       `yaml:"ivr"`
-	Queues    []Queue   `yaml:"queues"`
-	Services  []Service `yaml:"services"`
-	Agents    []Agent   `yaml:"agents"`
+	Mode     string   `yaml:"mode"`
+	Log      Log      `yaml:"log"`
+	Database Database `yaml:"database"`
+	// Switch is the media switch hotline drives: "asterisk" (default,
+	// over ARI) or "freeswitch" (over the Event Socket).
+	Switch     string     `yaml:"switch"`
+	Asterisk   Asterisk   `yaml:"asterisk"`
+	FreeSWITCH FreeSWITCH `yaml:"freeswitch"`
+	API        API        `yaml:"api"`
+	Recording  Recording  `yaml:"recording"`
+	IVR        IVR        `yaml:"ivr"`
+	Queues     []Queue    `yaml:"queues"`
+	Services   []Service  `yaml:"services"`
+	Agents     []Agent    `yaml:"agents"`
 
 	// Where the configuration came from, for error messages; set by Load.
 	file string
@@ -49,6 +53,26 @@ type Asterisk struct {
 	Username string `yaml:"username"`
 	App      string `yaml:"app"`
 	Password string `yaml:"-"`
+}
+
+// FreeSWITCH says how to reach FreeSWITCH's event socket
+// (mod_event_socket). The password comes only from the environment
+// variable HOTLINE_ESL_PASSWORD; FreeSWITCH's default ClueCon is refused.
+type FreeSWITCH struct {
+	Address string `yaml:"address"` // host:port of mod_event_socket
+	// RecordingDir is where FreeSWITCH writes recordings, as FreeSWITCH
+	// sees it (an absolute path); empty means recording.dir (FreeSWITCH
+	// and hotline on one machine).
+	RecordingDir string `yaml:"recording_dir"`
+	Password     string `yaml:"-"`
+}
+
+// SwitchRecordingDir is the recording directory as the switch sees it.
+func (c *Config) SwitchRecordingDir() string {
+	if c.Switch == SwitchFreeSWITCH && c.FreeSWITCH.RecordingDir != "" {
+		return c.FreeSWITCH.RecordingDir
+	}
+	return c.Recording.Dir
 }
 
 // API configures hotline's HTTP API. The bearer token comes only from the
@@ -93,6 +117,6 @@ type Service struct {
 type Agent struct {
 	ID       string   `yaml:"id"`
 	Name     string   `yaml:"name"`
-	Endpoint string   `yaml:"endpoint"` // e.g. PJSIP/agent1
+	Endpoint string   `yaml:"endpoint"` // e.g. PJSIP/agent1; user/agent1 on FreeSWITCH
 	Queues   []string `yaml:"queues"`
 }

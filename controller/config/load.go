@@ -20,22 +20,31 @@ const (
 	EnvARIPassword = "HOTLINE_ARI_PASSWORD"
 	EnvAPIToken    = "HOTLINE_API_TOKEN"
 	EnvDatabaseURL = "HOTLINE_DATABASE_URL"
+	EnvESLPassword = "HOTLINE_ESL_PASSWORD"
+)
+
+// The switches hotline drives (the switch setting).
+const (
+	SwitchAsterisk   = "asterisk"
+	SwitchFreeSWITCH = "freeswitch"
 )
 
 // Default returns the configuration used for every setting the file leaves
 // out.
 func Default() *Config {
 	return &Config{
-		Mode: "development",
-		Log:  Log{Level: "info", Format: "text"},
+		Mode:   "development",
+		Log:    Log{Level: "info", Format: "text"},
+		Switch: SwitchAsterisk,
 		Asterisk: Asterisk{
 			URL:      "http://127.0.0.1:8088",
 			Username: "hotline",
 			App:      "hotline",
 		},
-		API:       API{Listen: "127.0.0.1:8089"},
-		Recording: Recording{Format: "wav"},
-		IVR:       IVR{NoInputTimeout: 60 * time.Second, MaxInvalid: 3},
+		FreeSWITCH: FreeSWITCH{Address: "127.0.0.1:8021"},
+		API:        API{Listen: "127.0.0.1:8089"},
+		Recording:  Recording{Format: "wav"},
+		IVR:        IVR{NoInputTimeout: 60 * time.Second, MaxInvalid: 3},
 	}
 }
 
@@ -48,7 +57,8 @@ const (
 
 // Load reads the configuration file at path strictly (unknown keys are
 // errors), applies defaults and takes secrets from the environment
-// (HOTLINE_ARI_PASSWORD, HOTLINE_API_TOKEN, HOTLINE_DATABASE_URL). Errors in
+// (HOTLINE_ARI_PASSWORD, HOTLINE_ESL_PASSWORD, HOTLINE_API_TOKEN,
+// HOTLINE_DATABASE_URL). Errors in
 // the file are returned as Problems naming path:line. Load does not call
 // Validate.
 func Load(path string) (*Config, error) {
@@ -99,6 +109,7 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	}
 
 	cfg.Asterisk.Password = getenv(EnvARIPassword)
+	cfg.FreeSWITCH.Password = getenv(EnvESLPassword)
 	cfg.API.Token = getenv(EnvAPIToken)
 	if u := getenv(EnvDatabaseURL); u != "" {
 		cfg.Database.URL = u

@@ -13,6 +13,11 @@ var (
 	reID       = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 	reNumber   = regexp.MustCompile(`^\+?[A-Za-z0-9._*#-]+$`)
 	reEndpoint = regexp.MustCompile(`^PJSIP/[A-Za-z0-9._-]+$`)
+	// FreeSWITCH dial strings hotline may originate to: a directory user
+	// or a sofia profile and destination (controller/pbx's endpoint rule).
+	reFSEndpoint = regexp.MustCompile(`^(user|sofia/[A-Za-z0-9_.-]+)/[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}(@[A-Za-z0-9_.-]{1,253})?$`)
+	// reDir is a recording directory FreeSWITCH can be given on the wire.
+	reDir = regexp.MustCompile(`^/[A-Za-z0-9/._-]{0,255}$`)
 )
 
 // Strategies are the queue strategies the ACD implements.
@@ -23,6 +28,10 @@ func Strategies() []string { return []string{"longest-idle"} }
 func RecordingFormats() []string {
 	return []string{"wav", "wav49", "gsm", "ulaw", "alaw", "sln", "sln16", "g722"}
 }
+
+// FreeSWITCHRecordingFormats are the formats hotline asks FreeSWITCH's
+// uuid_record for and knows how to check.
+func FreeSWITCHRecordingFormats() []string { return []string{"wav"} }
 
 // maxTimer bounds every timer: the database stores them as integer
 // milliseconds, and a timer of a day is a typo anyway.
@@ -52,23 +61,40 @@ func (c *Config) Validate() error {
 		add("database.url", "is empty: set it here or with %s", EnvDatabaseURL)
 	}
 
-	if u, err := url.Parse(c.Asterisk.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("asterisk.url", "%q is not an http:// or https:// URL of Asterisk's HTTP server", c.Asterisk.URL)
-	} else if u.User != nil {
-		add("asterisk.url", "must not carry credentials: set asterisk.username and %s", EnvARIPassword)
-	}
-	if c.Asterisk.Username == "" {
-		add("asterisk.username", "is empty")
-	}
-	if !reID.MatchString(c.Asterisk.App) {
-		add("asterisk.app", "%q is not a valid Stasis application name (letters, digits, . _ -)", c.Asterisk.App)
+	oneOf("switch", c.Switch, SwitchAsterisk, SwitchFreeSWITCH)
+	fs := c.Switch == SwitchFreeSWITCH
+	if fs {
+		if host, port, err := net.SplitHostPort(c.FreeSWITCH.Address); err != nil || host == "" || port == "" {
+			add("freeswitch.address", "%q is not host:port of FreeSWITCH's event socket", c.FreeSWITCH.Address)
+		}
+		if d := c.FreeSWITCH.RecordingDir; d != "" && (!reDir.MatchString(d) || strings.Contains(d, "..")) {
+			add("freeswitch.recording_dir", "%q is not an absolute path of letters, digits, / . _ -", d)
+		} else if d == "" && (!reDir.MatchString(c.Recording.Dir) || strings.Contains(c.Recording.Dir, "..")) {
+			add("recording.dir", "%q is not an absolute path of letters, digits, / . _ - (FreeSWITCH is given it; or set freeswitch.recording_dir)", c.Recording.Dir)
+		}
+	} else {
+		if u, err := url.Parse(c.Asterisk.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("asterisk.url", "%q is not an http:// or https:// URL of Asterisk's HTTP server", c.Asterisk.URL)
+		} else if u.User != nil {
+			add("asterisk.url", "must not carry credentials: set asterisk.username and %s", EnvARIPassword)
+		}
+		if c.Asterisk.Username == "" {
+			add("asterisk.username", "is empty")
+		}
+		if !reID.MatchString(c.Asterisk.App) {
+			add("asterisk.app", "%q is not a valid Stasis application name (letters, digits, . _ -)", c.Asterisk.App)
+		}
 	}
 
 	if _, port, err := net.SplitHostPort(c.API.Listen); err != nil || port == "" {
 		add("api.listen", "%q is not host:port", c.API.Listen)
 	}
 
-	oneOf("recording.format", c.Recording.Format, RecordingFormats()...)
+	if fs {
+		oneOf("recording.format", c.Recording.Format, FreeSWITCHRecordingFormats()...)
+	} else {
+		oneOf("recording.format", c.Recording.Format, RecordingFormats()...)
+	}
 
 	timer(add, "ivr.no_input_timeout", c.IVR.NoInputTimeout, false)
 	if c.IVR.MaxInvalid < 1 {
@@ -120,7 +146,9 @@ func (c *Config) Validate() error {
 		}
 		agents[a.ID] = true
 		switch other, dup := endpoints[a.Endpoint]; {
-		case !reEndpoint.MatchString(a.Endpoint):
+		case fs && !reFSEndpoint.MatchString(a.Endpoint):
+			add(p+".endpoint", "%q is not of the form user/name or sofia/profile/destination (switch: freeswitch)", a.Endpoint)
+		case !fs && !reEndpoint.MatchString(a.Endpoint):
 			add(p+".endpoint", "%q is not of the form PJSIP/name", a.Endpoint)
 		case dup:
 			add(p+".endpoint", "%s is already the endpoint of agent %q", a.Endpoint, other)

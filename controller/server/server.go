@@ -21,6 +21,7 @@ import (
 	"github.com/hotline-cc/hotline/controller/ivr"
 	"github.com/hotline-cc/hotline/controller/pbx"
 	"github.com/hotline-cc/hotline/controller/pbx/ari"
+	"github.com/hotline-cc/hotline/controller/pbx/esl"
 	"github.com/hotline-cc/hotline/controller/store"
 )
 
@@ -45,12 +46,33 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("load configuration into postgres: %w", err)
 	}
 
-	drv, err := ari.New(ari.Config{URL: cfg.Asterisk.URL, Username: cfg.Asterisk.Username,
-		Password: cfg.Asterisk.Password, App: cfg.Asterisk.App, Logger: log.With("component", "ari")})
+	drv, err := NewDriver(cfg, log)
 	if err != nil {
 		return err
 	}
 	return Serve(ctx, cfg, st, drv, log)
+}
+
+// NewDriver builds the driver for the switch the configuration names:
+// ARI for Asterisk, the Event Socket for FreeSWITCH.
+func NewDriver(cfg *config.Config, log *slog.Logger) (pbx.Driver, error) {
+	switch cfg.Switch {
+	case config.SwitchFreeSWITCH:
+		d, err := esl.New(esl.Config{Addr: cfg.FreeSWITCH.Address, Password: cfg.FreeSWITCH.Password,
+			RecordingDir: cfg.SwitchRecordingDir(), Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	case config.SwitchAsterisk, "":
+		d, err := ari.New(ari.Config{URL: cfg.Asterisk.URL, Username: cfg.Asterisk.Username,
+			Password: cfg.Asterisk.Password, App: cfg.Asterisk.App, Logger: log.With("component", "ari")})
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	return nil, fmt.Errorf("switch %q is not asterisk or freeswitch", cfg.Switch)
 }
 
 // Serve runs hotline on an open store and a driver (tests give their own).
@@ -101,7 +123,11 @@ func Serve(ctx context.Context, cfg *config.Config, st *store.Store, drv pbx.Dri
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
-	log.Info("hotline serving", "asterisk", cfg.Asterisk.URL, "app", cfg.Asterisk.App)
+	if cfg.Switch == config.SwitchFreeSWITCH {
+		log.Info("hotline serving", "switch", cfg.Switch, "event_socket", cfg.FreeSWITCH.Address)
+	} else {
+		log.Info("hotline serving", "switch", "asterisk", "asterisk", cfg.Asterisk.URL, "app", cfg.Asterisk.App)
+	}
 	err = g.Wait()
 	stopACD()
 	<-acdDone

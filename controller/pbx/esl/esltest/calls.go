@@ -33,6 +33,9 @@ type channel struct {
 	cancelApp             context.CancelFunc
 	recs                  map[string]*rec
 	answeredCh, ended     chan struct{}
+	// prompts gets the path of each file list a playback starts (the
+	// caller's ear, for CallSpec.KeysOnPrompt); never blocks the switch.
+	prompts chan string
 }
 
 type rec struct {
@@ -45,7 +48,7 @@ func (s *Server) newChannel(uuid, direction, name, callerNum, callerName, dest s
 	ch := &channel{s: s, uuid: uuid, name: name, direction: direction, callerNum: callerNum, callerName: callerName,
 		dest: dest, context: "public", created: time.Now(), state: "CS_INIT", callstate: "DOWN",
 		apps: make(chan func(context.Context), 64), recs: map[string]*rec{},
-		answeredCh: make(chan struct{}), ended: make(chan struct{})}
+		answeredCh: make(chan struct{}), ended: make(chan struct{}), prompts: make(chan string, 64)}
 	s.channels[uuid] = ch
 	s.wg.Add(1)
 	go ch.executor()
@@ -279,6 +282,10 @@ func (s *Server) playback(ctx context.Context, ch *channel, arg string) {
 	}
 	s.mu.Lock()
 	ch.fire("PLAYBACK_START", extra...)
+	select {
+	case ch.prompts <- file:
+	default:
+	}
 	s.mu.Unlock()
 	t := time.NewTimer(dur)
 	status := "done"
@@ -525,8 +532,26 @@ func (s *Server) show(arg string) string {
 	return fmt.Sprintf("{\"row_count\":%d,\"rows\":[%s]}\n", len(rows), strings.Join(rows, ","))
 }
 
-// originate handles "{vars}user/agentN &park()": agents ring, then answer
-// after AgentAnswerDelay (within originate_timeout) and park.
+// Agent says how one directory user (an agent's phone) answers.
+type Agent struct {
+	// AnswerAfter is how long it rings before answering (zero:
+	// Options.AgentAnswerDelay).
+	AnswerAfter time.Duration
+	// NoAnswer makes it ring until the originate's originate_timeout
+	// ends it with NO_ANSWER, or hotline cancels it.
+	NoAnswer bool
+}
+
+// SetAgent sets how user/NAME answers the originates that follow.
+func (s *Server) SetAgent(name string, a Agent) {
+	s.mu.Lock()
+	s.agents[name] = a
+	s.mu.Unlock()
+}
+
+// originate handles "{vars}user/NAME &park()": the user's phone rings
+// (CHANNEL_PROGRESS), then answers after its answer delay and parks, or
+// rings out at originate_timeout (NO_ANSWER); see Agent.
 func (s *Server) originate(arg string) string {
 	vars := map[string]string{}
 	if strings.HasPrefix(arg, "{") {
@@ -545,7 +570,10 @@ func (s *Server) originate(arg string) string {
 		return "-ERR esltest originates to &park() only\n"
 	}
 	user, ok := strings.CutPrefix(dial, "user/")
-	if !ok || !strings.HasPrefix(user, "agent") {
+	s.mu.Lock()
+	spec, listed := s.agents[user]
+	s.mu.Unlock()
+	if !ok || !listed && !strings.HasPrefix(user, "agent") {
 		return "-ERR USER_NOT_REGISTERED\n"
 	}
 	uuid := vars["origination_uuid"]
@@ -556,6 +584,11 @@ func (s *Server) originate(arg string) string {
 	if n, err := strconv.Atoi(vars["originate_timeout"]); err == nil && n > 0 {
 		timeout = time.Duration(n) * time.Second
 	}
+	answerAfter := s.opts.AgentAnswerDelay
+	if spec.AnswerAfter > 0 {
+		answerAfter = spec.AnswerAfter
+	}
+	noAnswer := spec.NoAnswer || answerAfter > timeout
 	s.mu.Lock()
 	if s.channels[uuid] != nil {
 		s.mu.Unlock()
@@ -580,21 +613,24 @@ func (s *Server) originate(arg string) string {
 	ch.callstate = "RINGING"
 	ch.fire("CHANNEL_PROGRESS")
 	s.mu.Unlock()
-	wait := s.opts.AgentAnswerDelay
-	if wait > timeout {
+	wait := answerAfter
+	if noAnswer {
 		wait = timeout
 	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
 	select {
-	case <-time.After(wait):
+	case <-t.C:
 	case <-ch.ended:
 		return "-ERR ORIGINATOR_CANCEL\n"
+	case <-s.stop:
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ch.hungup {
 		return "-ERR ORIGINATOR_CANCEL\n"
 	}
-	if s.opts.AgentAnswerDelay > timeout {
+	if noAnswer {
 		s.hangupLocked(ch, "NO_ANSWER")
 		return "-ERR NO_ANSWER\n"
 	}
@@ -630,6 +666,10 @@ type CallSpec struct {
 	// group, one digit per 100ms.
 	Keys     []string
 	KeyDelay time.Duration
+	// KeysOnPrompt, when set, makes each key group wait for the next
+	// playback whose file list contains it (e.g. "main-menu") to start,
+	// then KeyDelay: a key pressed in the middle of that prompt.
+	KeysOnPrompt string
 	// HangupAfter: the caller hangs up this long after its last keys (or
 	// the answer); zero waits for the far end.
 	HangupAfter time.Duration
@@ -685,6 +725,9 @@ func (s *Server) caller(ch *channel, spec CallSpec) error {
 		}
 	}
 	for _, group := range spec.Keys {
+		if spec.KeysOnPrompt != "" && !waitPrompt(ch, spec.KeysOnPrompt) {
+			return nil
+		}
 		if !sleep(spec.KeyDelay) {
 			return nil
 		}
@@ -709,6 +752,21 @@ func (s *Server) caller(ch *channel, spec CallSpec) error {
 	}
 	<-ch.ended
 	return nil
+}
+
+// waitPrompt waits until ch starts playing a file list containing want;
+// false if the call ended first.
+func waitPrompt(ch *channel, want string) bool {
+	for {
+		select {
+		case f := <-ch.prompts:
+			if strings.Contains(f, want) {
+				return true
+			}
+		case <-ch.ended:
+			return false
+		}
+	}
 }
 
 // Wait blocks until the call has ended; it fails when the call was never

@@ -45,9 +45,12 @@
 //     (switch_ivr_async.c).
 //
 // The simulation (calls.go) places inbound calls that the dialplan parks,
-// answers originates to "user/agent..." after a ring, plays with realistic
-// durations, sends DTMF, bridges, records real WAV files and hangs up
-// from either side, firing events in FreeSWITCH's order. Faults on
+// answers originates to "user/agent..." after a ring (each user's delay,
+// or never, set with Options.Agents or SetAgent), plays with realistic
+// durations, sends DTMF (after the answer, or in the middle of a given
+// prompt: CallSpec.KeysOnPrompt), bridges, records real WAV files as long
+// as the recording ran and hangs up from either side, firing events in
+// FreeSWITCH's order. Faults on
 // demand: DropLinks, Disconnect, SetReplyDelay, SetInterleave, SendRaw,
 // SetACLReject.
 package esltest
@@ -71,6 +74,10 @@ type Options struct {
 	// AgentAnswerDelay is how long user/agent... rings before answering
 	// (default 1s).
 	AgentAnswerDelay time.Duration
+	// Agents sets how given directory users answer, by name ("agent1"
+	// for user/agent1); see SetAgent. A user listed here is registered
+	// whatever its name; others are when their name starts with "agent".
+	Agents map[string]Agent
 	// FileDuration is how long one sound file plays (default 200ms).
 	FileDuration time.Duration
 	// Heartbeat is the HEARTBEAT interval (default 20s, FreeSWITCH's
@@ -92,6 +99,7 @@ type Server struct {
 	interleave int
 	rude       bool
 	closed     bool
+	agents     map[string]Agent
 
 	wg   sync.WaitGroup
 	stop chan struct{}
@@ -113,7 +121,10 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, ln: ln, coreUUID: esl.NewUUID(), listeners: map[*listener]bool{},
-		channels: map[string]*channel{}, stop: make(chan struct{})}
+		channels: map[string]*channel{}, stop: make(chan struct{}), agents: map[string]Agent{}}
+	for name, a := range opts.Agents {
+		s.agents[name] = a
+	}
 	s.wg.Add(2)
 	go s.accept()
 	go s.heartbeat()

@@ -1,0 +1,256 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/api"
+	"github.com/hotline-cc/hotline/controller/config"
+	"github.com/hotline-cc/hotline/controller/pbx/esl/esltest"
+	"github.com/hotline-cc/hotline/controller/recording"
+	"github.com/hotline-cc/hotline/controller/server"
+	"github.com/hotline-cc/hotline/controller/store"
+)
+
+// The service-number-10000 flow on FreeSWITCH: the real controller
+// (server.Serve with the driver `hotline serve` builds for switch:
+// freeswitch) on a fresh Postgres database, against esltest, the
+// wire-faithful Event Socket server with simulated calls. No Asterisk.
+
+const fsPassword = "e2e-esl-s3cret"
+
+// fsFileDuration is how long esltest plays one sound file (the menu
+// prompt is one file).
+const fsFileDuration = 400 * time.Millisecond
+
+var fsFast = options{agents: 3, ringTimeout: 2 * time.Second, wrapUp: time.Second, noInput: 2 * time.Second}
+
+// fsEnv is one hotline serving a simulated FreeSWITCH.
+type fsEnv struct {
+	*env
+	fs *esltest.Server
+}
+
+// startFS runs hotline in this process against a fresh esltest whose
+// agent phones (user/agent1..) answer as agents says.
+func startFS(t *testing.T, o options, agents map[string]esltest.Agent) *fsEnv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	fs, err := esltest.Start(esltest.Options{Password: fsPassword, FileDuration: fsFileDuration,
+		AgentAnswerDelay: time.Second, Agents: agents})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL, st := openDB(t, ctx)
+	recDir, err := os.MkdirTemp("", "hotline-e2e-fs-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(recDir) })
+
+	// The configuration as `hotline serve` would load it.
+	yaml := fmt.Sprintf(`switch: freeswitch
+freeswitch:
+  address: %s
+database:
+  url: %s
+api:
+  listen: %s
+recording:
+  dir: %s
+ivr:
+  no_input_timeout: %s
+  max_invalid: 3
+queues:
+  - id: general
+    name: General
+    ring_timeout: %s
+    wrap_up: %s
+services:
+  - number: "10000"
+    name: Hotline
+    queue: general
+agents:
+`, fs.Addr(), dbURL, freePort(t), recDir, o.noInput, o.ringTimeout, o.wrapUp)
+	for i := 1; i <= o.agents; i++ {
+		yaml += fmt.Sprintf("  - {id: \"100%d\", name: Agent %d, endpoint: user/agent%d, queues: [general]}\n", i, i, i)
+	}
+	cfg, err := config.Parse("hotline-e2e.yaml", []byte(yaml), func(k string) string {
+		if k == config.EnvESLPassword {
+			return fsPassword
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("test config: %v", err)
+	}
+	if err := cfg.CheckSecrets(); err != nil {
+		t.Fatalf("test config: %v", err)
+	}
+	if err := st.SyncConfig(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	drv, err := server.NewDriver(cfg, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- server.Serve(ctx, cfg, st, drv, logger(t)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		fs.Close()
+	})
+	e := &env{t: t, ctx: ctx, cfg: cfg, st: st, db: st.DB, client: api.NewClient(cfg.API.Listen, ""), since: time.Now()}
+	e.waitAPI()
+	return &fsEnv{env: e, fs: fs}
+}
+
+// call places one inbound call to 10000 and waits until the far end or
+// the caller ends it.
+func (e *fsEnv) call(spec esltest.CallSpec) {
+	e.t.Helper()
+	spec.Service = "10000"
+	c := e.fs.PlaceCall(spec)
+	ctx, cancel := context.WithTimeout(e.ctx, 40*time.Second)
+	defer cancel()
+	if err := c.Wait(ctx); err != nil {
+		e.t.Fatalf("caller %s: %v", spec.Caller, err)
+	}
+}
+
+func TestFreeSWITCHSelfServiceBillIsContained(t *testing.T) {
+	e := startFS(t, fsFast, nil)
+	e.call(esltest.CallSpec{Caller: "13800000001", Keys: []string{"1"}, KeysOnPrompt: "main-menu", KeyDelay: fsFileDuration / 2})
+	c := e.contact("13800000001")
+	if c.Disposition.String != store.DispContained || c.HangupBy.String != "system" || c.QueuedAt.Valid || c.AgentID.Valid {
+		t.Fatalf("contact %+v, want contained, released by the system, never queued", c)
+	}
+	trail := e.trail(c.ID)
+	want := []string{"greeting/prompt/sound:hotline/welcome", "menu/prompt/sound:hotline/main-menu", "menu/key/1",
+		"menu/choice/current bill", "bill/lookup/current bill 123.45",
+		"bill/prompt/sound:hotline/bill-is number:123 sound:hotline/yuan number:45 sound:hotline/cents",
+		"goodbye/prompt/sound:hotline/goodbye"}
+	if got := strings.Join(trail, "\n"); got != strings.Join(want, "\n") {
+		t.Fatalf("trail:\n%s\nwant (the key barges into the menu prompt):\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+func TestFreeSWITCHAgentCallIsBridgedRecordedAndLogged(t *testing.T) {
+	e := startFS(t, fsFast, map[string]esltest.Agent{"agent1": {AnswerAfter: time.Second}})
+	e.ready("1001")
+	// Presses 0 in the middle of the menu prompt, then stays 7 s (about
+	// 6 s with the agent).
+	e.call(esltest.CallSpec{Caller: "13800000002", Keys: []string{"0"}, KeysOnPrompt: "main-menu", KeyDelay: fsFileDuration / 2, HangupAfter: 7 * time.Second})
+	c := e.contact("13800000002")
+	if c.Disposition.String != store.DispAnswered || c.HangupBy.String != "caller" || c.AgentID.String != "1001" {
+		t.Fatalf("contact %+v, want answered by 1001, caller hung up", c)
+	}
+	ts := []time.Time{c.ArrivedAt, c.IVREndAt.Time, c.QueuedAt.Time, c.OfferedAt.Time, c.AnsweredAt.Time, c.EndedAt.Time}
+	for i := 1; i < len(ts); i++ {
+		if ts[i].IsZero() || ts[i].Before(ts[i-1]) {
+			t.Fatalf("timestamps out of order or missing at %d: %v", i, ts)
+		}
+	}
+	if ring := c.AnsweredAt.Time.Sub(c.OfferedAt.Time); ring < 900*time.Millisecond || ring > 3*time.Second {
+		t.Errorf("agent answered %s after the offer; its phone rings 1 s", ring)
+	}
+	// The recording holds the whole bridged call, and passed hotline's
+	// own check (controller/recording) when the call ended.
+	var recs []store.Recording
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if recs, err = e.st.RecordingsOf(e.ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 1 && recs[0].OK != nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(recs) != 1 || recs[0].OK == nil || !*recs[0].OK {
+		t.Fatalf("recordings %+v, want one that passed its check", recs)
+	}
+	w, err := recording.ReadWAV(recs[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bridged := c.EndedAt.Time.Sub(c.AnsweredAt.Time).Seconds()
+	if math.Abs(w.Seconds-bridged) > 1 || w.Seconds < 4 {
+		t.Fatalf("recording holds %.2f s, bridged %.2f s", w.Seconds, bridged)
+	}
+	// The agent went through the whole cycle and is READY again.
+	e.waitAgent("1001", "READY")
+	var states []string
+	if err := e.db.SelectContext(e.ctx, &states, `SELECT state FROM agent_state_history WHERE agent_id = '1001' ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(states, ","), "NOT_READY,READY,RINGING,ON_CALL,AFTER_CALL_WORK,READY"; got != want {
+		t.Fatalf("agent 1001 states %s, want %s", got, want)
+	}
+	if trail := e.trail(c.ID); !has(trail, "menu/key/0") || !has(trail, "menu/choice/agent") || !has(trail, "queue/prompt/sound:hotline/please-hold") {
+		t.Fatalf("trail: %v", trail)
+	}
+	var kinds []string
+	if err := e.db.SelectContext(e.ctx, &kinds, `SELECT kind FROM contact_events WHERE contact_id = $1 AND agent_id IS NULL ORDER BY id`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(kinds, ","); got != "arrived,ivr_end,queued,offered,agent_ringing,answered,ended,recording" {
+		t.Fatalf("contact log %s", got)
+	}
+}
+
+func TestFreeSWITCHRingTimeoutGoesToTheNextAgent(t *testing.T) {
+	e := startFS(t, fsFast, map[string]esltest.Agent{
+		"agent1": {NoAnswer: true},
+		"agent2": {AnswerAfter: 500 * time.Millisecond},
+	})
+	e.ready("1001", "1002") // 1001 idle longest: offered first
+	e.call(esltest.CallSpec{Caller: "13800000003", Keys: []string{"0"}, KeysOnPrompt: "main-menu", KeyDelay: fsFileDuration / 2, HangupAfter: 5 * time.Second})
+	c := e.contact("13800000003")
+	if c.Disposition.String != store.DispAnswered || c.AgentID.String != "1002" {
+		t.Fatalf("contact %+v, want answered by 1002", c)
+	}
+	if wait := c.AnsweredAt.Time.Sub(c.OfferedAt.Time); wait < fsFast.ringTimeout {
+		t.Errorf("answered %s after the first offer; 1001 should have rung %s first", wait, fsFast.ringTimeout)
+	}
+	if s, reason := e.agentState("1001"); s != "NOT_READY" || reason != "no answer" {
+		t.Fatalf("agent 1001 is %s (%q), want NOT_READY (no answer)", s, reason)
+	}
+}
+
+func TestFreeSWITCHNoInputReleasesTheCall(t *testing.T) {
+	e := startFS(t, fsFast, nil)
+	begin := time.Now()
+	e.call(esltest.CallSpec{Caller: "13800000004"})
+	c := e.contact("13800000004")
+	if c.Disposition.String != store.DispReleasedNoInput || c.HangupBy.String != "system" {
+		t.Fatalf("contact %+v, want released_no_input by the system", c)
+	}
+	if took := time.Since(begin); took < fsFast.noInput+2*fsFileDuration {
+		t.Fatalf("released after %s, before the prompts and the no-input time %s", took, fsFast.noInput)
+	}
+	if trail := e.trail(c.ID); !has(trail, "menu/timeout/no key for 2s") || !has(trail, "goodbye/prompt/sound:hotline/goodbye") {
+		t.Fatalf("trail: %v", trail)
+	}
+}
+
+func TestFreeSWITCHCallerHangsUpWhileQueued(t *testing.T) {
+	e := startFS(t, fsFast, nil) // no agent is logged in
+	e.call(esltest.CallSpec{Caller: "13800000005", Keys: []string{"0"}, KeysOnPrompt: "main-menu", KeyDelay: fsFileDuration / 2, HangupAfter: 2 * time.Second})
+	c := e.contact("13800000005")
+	if c.Disposition.String != store.DispAbandonedQueue || c.HangupBy.String != "caller" || !c.QueuedAt.Valid || c.AnsweredAt.Valid {
+		t.Fatalf("contact %+v, want abandoned in queue by the caller", c)
+	}
+}

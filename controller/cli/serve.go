@@ -9,7 +9,7 @@ import (
 func newServeCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the contact center: connect to Asterisk and Postgres, serve the API",
+		Short: "Run the contact center: connect to the switch (Asterisk or FreeSWITCH) and Postgres, serve the API",
 		Long: `serve loads and validates the configuration file, refuses missing or
 well-known default secrets (see CheckSecrets), and runs until interrupted.`,
 		Args: cobra.NoArgs,

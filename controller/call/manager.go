@@ -107,6 +107,10 @@ func (m *Manager) handle(ctx context.Context, ev pbx.Event) {
 			m.hangup(ctx, ev.Channel)
 			return
 		}
+		if len(ev.Args) > 0 && ev.Args[0] == "feature" {
+			m.startFeature(ctx, ev)
+			return
+		}
 		m.startCall(ctx, ev)
 	case pbx.Resynced:
 		if !m.synced {

@@ -212,3 +212,38 @@ func TestVIPCallerGoesAheadInLine(t *testing.T) {
 		t.Fatalf("the normal caller did not queue first: %s vs %s", n.QueuedAt.Time, v.QueuedAt.Time)
 	}
 }
+
+// An agent changes state from the desk phone by dialling feature codes;
+// the phone is a SIPp UAC registered as the agent's own endpoint.
+func TestDeskPhoneFeatureCodes(t *testing.T) {
+	e := start(t, fast)
+	dial := func(code string) {
+		t.Helper()
+		p, err := sipp.Start(e.ctx, sipp.Options{Scenario: "caller-uac.xml", Target: "127.0.0.1:5060", Service: code,
+			CSV: [][]string{{"agent2", "", "0", "", "0", "", "0", "0"}}, Calls: 1, Timeout: 30 * time.Second, TimeoutIsError: true,
+			Vars: map[string]string{"from_user": "agent2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := p.Wait(); err != nil || r.Failed != 0 || r.Events["far-bye"] != 1 {
+			t.Fatalf("dialling %s: %v %s\n%s", code, err, r.Summary(), r.Errors())
+		}
+	}
+	steps := []struct{ code, state, reason string }{
+		{"*21", "NOT_READY", "login"},
+		{"*23", "READY", ""},
+		{"*241", "NOT_READY", "meal"},
+		{"*249", "NOT_READY", "meal"}, // unknown reason: refused, nothing changes
+		{"*22", "LOGGED_OUT", ""},
+	}
+	for _, s := range steps {
+		dial(s.code)
+		if state, reason := e.agentState("1002"); state != s.state || reason != s.reason {
+			t.Fatalf("after %s agent 1002 is %s (%q), want %s (%q)", s.code, state, reason, s.state, s.reason)
+		}
+	}
+	// Nobody else's state moved.
+	if state, _ := e.agentState("1001"); state != "LOGGED_OUT" {
+		t.Fatalf("agent 1001 is %s", state)
+	}
+}

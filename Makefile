@@ -50,3 +50,16 @@ sandbox-start:
 
 sandbox-stop:
 	$(SANDBOX) stop
+
+# The load comparison: the same bounded SIPp caller load through Asterisk's
+# own app_queue and through hotline, at 10, 20 and 30 calls/s, 60 s each
+# (`hotline load`; about 10 minutes). Uses the running sandbox if there is
+# one (and leaves it running), else starts one and stops it afterwards.
+.PHONY: load
+load: setup
+	@set -euo pipefail; \
+	if ! $(SANDBOX) status >/dev/null; then trap '$(SANDBOX) stop' EXIT; $(SANDBOX) start; fi; \
+	eval "$$($(SANDBOX) env)"; \
+	scripts/make-prompts.sh "$$HOTLINE_SOUNDS_DIR/en/hotline"; \
+	$(GO) build -o .cache/hotline ./cmd/hotline; \
+	.cache/hotline load

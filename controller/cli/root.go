@@ -61,6 +61,7 @@ HOTLINE_API_TOKEN, HOTLINE_DATABASE_URL.`,
 		newESLCmd,
 		newACDCmd,
 		newStaffingCmd,
+		newLoadCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}

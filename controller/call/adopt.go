@@ -54,6 +54,7 @@ func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
 		c := m.newCall(ch, svc, ct.Caller)
 		c.contact = ct.ID
 		c.log = c.log.With("contact", ct.ID)
+		c.lookupPriority(ctx)
 		if n, err := m.store.NextTrailSeq(ctx, ct.ID); err == nil {
 			c.trailSeq = n - 1
 		}

@@ -31,6 +31,7 @@ type Call struct {
 	trailSeq int
 	nPlay    int
 	nLeg     int
+	priority int  // place-in-line priority from the customer record
 	hungUp   bool // the caller's channel is gone
 	hungAt   time.Time
 	// while queued: the hold announcement playing, and whether hold
@@ -66,6 +67,7 @@ func (c *Call) runNew(ctx context.Context, arrived time.Time) {
 	}
 	c.contact = id
 	c.log = c.log.With("contact", id)
+	c.lookupPriority(ctx)
 	c.event(ctx, "arrived", map[string]any{"service": c.service.Number, "caller": c.caller})
 	c.log.Info("call arrived")
 	if err := c.do(ctx, pbx.Answer{Channel: c.channel}); err != nil {
@@ -81,7 +83,7 @@ func (c *Call) runIVR(ctx context.Context) {
 		return // shutting down: the call stays up on the switch and is adopted
 	}
 	now := time.Now()
-	c.storeErr("ivr end", c.m.store.MarkIVREnd(c.sctx(ctx), c.contact, now))
+	c.save("ivr end", func(ctx context.Context) error { return c.m.store.MarkIVREnd(ctx, c.contact, now) })
 	c.event(ctx, "ivr_end", map[string]any{"outcome": out.String()})
 	if err != nil {
 		if !errors.Is(err, ivr.ErrHungUp) {
@@ -123,13 +125,12 @@ func (c *Call) queue(ctx context.Context) {
 // hears the hold announcement (announce) or straight away hold music. It
 // reports whether the call is in line.
 func (c *Call) enqueue(ctx context.Context, enqueued time.Time, announce bool) bool {
-	c.storeErr("queued", c.m.store.MarkQueued(c.sctx(ctx), c.contact, string(c.service.Queue), enqueued))
-	// VIP, elderly and disabled customers go ahead in line (acd.Aging).
-	prio, err := c.m.store.CustomerPriority(c.sctx(ctx), c.caller)
-	c.storeErr("priority lookup", err)
-	c.event(ctx, "queued", map[string]any{"queue": string(c.service.Queue), "priority": prio})
-	err = c.m.acd.Enqueue(ctx, acd.Waiting{
-		Call: acd.CallID(c.channel), Queue: c.service.Queue, ContactID: c.contact, EnqueuedAt: enqueued, Priority: prio,
+	c.save("queued", func(ctx context.Context) error {
+		return c.m.store.MarkQueued(ctx, c.contact, string(c.service.Queue), enqueued)
+	})
+	c.event(ctx, "queued", map[string]any{"queue": string(c.service.Queue), "priority": c.priority})
+	err := c.m.acd.Enqueue(ctx, acd.Waiting{
+		Call: acd.CallID(c.channel), Queue: c.service.Queue, ContactID: c.contact, EnqueuedAt: enqueued, Priority: c.priority,
 		Offer: func(o acd.Offer) { c.mb.put(msg{offer: &o}) },
 	})
 	if err != nil {
@@ -183,13 +184,15 @@ func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
 			if !c.moh {
 				c.startMOH(ctx)
 			}
-			c.storeErr("requeued", c.m.store.MarkQueued(c.sctx(ctx), c.contact, string(c.service.Queue), enqueued))
+			c.save("requeued", func(ctx context.Context) error {
+				return c.m.store.MarkQueued(ctx, c.contact, string(c.service.Queue), enqueued)
+			})
 		case x.ev.Kind == pbx.PlaybackFinished && x.ev.Playback == c.holdPlayback:
 			c.holdPlayback = ""
 			c.startMOH(ctx)
 		case c.isCallerHangup(x.ev):
 			c.noteHangup(x.ev)
-			c.storeErr("cancel", c.m.acd.Cancel(ctx, acd.CallID(c.channel)))
+			c.logErr("cancel", c.m.acd.Cancel(ctx, acd.CallID(c.channel)))
 			c.log.Info("caller hung up while queued")
 			c.finish(ctx, store.DispAbandonedQueue, "caller")
 			return
@@ -204,7 +207,10 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 	leg := pbx.ChannelID(fmt.Sprintf("%s-a%d", c.channel, c.nLeg))
 	c.setAgentLeg(leg)
 	log := c.log.With("agent", o.Agent, "agent_channel", leg)
-	c.storeErr("offered", c.m.store.MarkOffered(c.sctx(ctx), c.contact, string(o.Agent), string(leg), time.Now()))
+	offered := time.Now()
+	c.save("offered", func(ctx context.Context) error {
+		return c.m.store.MarkOffered(ctx, c.contact, string(o.Agent), string(leg), offered)
+	})
 	c.event(ctx, "offered", map[string]any{"agent": string(o.Agent)})
 	log.Info("ringing agent", "endpoint", o.Endpoint)
 	err := c.do(ctx, pbx.Originate{ID: leg, Endpoint: o.Endpoint, CallerID: c.callerID(),
@@ -212,7 +218,7 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 	if err != nil {
 		log.Warn("agent unreachable", "err", err)
 		c.setAgentLeg("")
-		c.storeErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonUnreachable))
+		c.logErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonUnreachable))
 		return "", false, nil
 	}
 	timer := time.NewTimer(o.RingTimeout)
@@ -226,7 +232,7 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 			log.Info("agent did not answer in time", "ring_timeout", o.RingTimeout)
 			c.m.hangup(ctx, leg)
 			c.setAgentLeg("")
-			c.storeErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonNoAnswer))
+			c.logErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonNoAnswer))
 			return "", false, nil
 		}
 		if x.offer != nil {
@@ -238,7 +244,7 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 			c.noteHangup(ev)
 			log.Info("caller hung up while the agent was ringing")
 			c.m.hangup(ctx, leg)
-			c.storeErr("cancel", c.m.acd.Cancel(ctx, acd.CallID(c.channel)))
+			c.logErr("cancel", c.m.acd.Cancel(ctx, acd.CallID(c.channel)))
 			return "", false, ivr.ErrHungUp
 		case ev.Channel == leg && ev.Kind == pbx.ChannelRinging:
 			// The switch's own time: the agent's phone answered the INVITE
@@ -247,7 +253,7 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 		case ev.Channel == leg && ev.Kind == pbx.ChannelHungup:
 			log.Info("agent did not answer", "cause", ev.Cause, "cause_text", ev.CauseText)
 			c.setAgentLeg("")
-			c.storeErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonNoAnswer))
+			c.logErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonNoAnswer))
 			return "", false, nil
 		case ev.Channel == leg && ev.Kind == pbx.ChannelStarted:
 			if err := c.m.acd.Answered(ctx, acd.CallID(c.channel), o.Agent); err != nil {
@@ -274,7 +280,9 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 		if err := c.do(ctx, pbx.AddToBridge{Bridge: bridge, Channels: []pbx.ChannelID{c.channel, leg}}); err != nil {
 			log.Error("channels not bridged", "err", err)
 		}
-		c.storeErr("answered", c.m.store.MarkAnswered(c.sctx(ctx), c.contact, string(agent), string(leg), string(bridge), answered))
+		c.save("answered", func(ctx context.Context) error {
+			return c.m.store.MarkAnswered(ctx, c.contact, string(agent), string(leg), string(bridge), answered)
+		})
 		c.event(ctx, "answered", map[string]any{"agent": string(agent)})
 		log.Info("agent answered, call bridged")
 		rec = pbx.RecordingName(fmt.Sprintf("contact-%d-%s", c.contact, sanitize(string(c.channel))))
@@ -283,7 +291,10 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 		if err := c.do(ctx, pbx.RecordBridge{Bridge: bridge, Name: rec, Format: c.m.cfg.RecordingFormat}); err != nil {
 			log.Error("recording not started", "err", err)
 		} else {
-			c.storeErr("recording", c.m.store.StartRecording(c.sctx(ctx), c.contact, string(rec), path, c.m.cfg.RecordingFormat, time.Now()))
+			started := time.Now()
+			c.save("recording", func(ctx context.Context) error {
+				return c.m.store.StartRecording(ctx, c.contact, string(rec), path, c.m.cfg.RecordingFormat, started)
+			})
 		}
 	} else if rec != "" {
 		c.m.register(string(rec), c)
@@ -314,7 +325,7 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 		log.Warn("bridge not destroyed", "err", err)
 	}
 	c.finishAt(ctx, store.DispAnswered, hangupBy, ended)
-	c.storeErr("ended", c.m.acd.Ended(ctx, acd.CallID(c.channel), agent, c.contact))
+	c.logErr("ended", c.m.acd.Ended(ctx, acd.CallID(c.channel), agent, c.contact))
 	if rec != "" {
 		c.finishRecording(ctx, rec, recDone, ended.Sub(answered).Seconds())
 	}
@@ -344,7 +355,10 @@ func (c *Call) finishRecording(ctx context.Context, rec pbx.RecordingName, done 
 	} else {
 		c.log.Error("recording failed its check", "path", path, "problem", chk.Problem)
 	}
-	c.storeErr("recording", c.m.store.FinishRecording(c.sctx(ctx), string(rec), chk.Bytes, chk.Seconds, bridged, chk.OK, chk.Problem, time.Now()))
+	finished := time.Now()
+	c.save("recording", func(ctx context.Context) error {
+		return c.m.store.FinishRecording(ctx, string(rec), chk.Bytes, chk.Seconds, bridged, chk.OK, chk.Problem, finished)
+	})
 	c.event(ctx, "recording", map[string]any{"name": string(rec), "ok": chk.OK, "seconds": chk.Seconds})
 }
 
@@ -366,7 +380,7 @@ func (c *Call) finish(ctx context.Context, disp, by string) {
 }
 
 func (c *Call) finishAt(ctx context.Context, disp, by string, at time.Time) {
-	c.storeErr("end", c.m.store.EndContact(c.sctx(ctx), c.contact, disp, by, at))
+	c.save("end", func(ctx context.Context) error { return c.m.store.EndContact(ctx, c.contact, disp, by, at) })
 	c.event(ctx, "ended", map[string]any{"disposition": disp, "hangup_by": by})
 	c.log.Info("call finished", "disposition", disp, "hangup_by", by)
 }
@@ -398,7 +412,24 @@ func (c *Call) sctx(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
 
-func (c *Call) storeErr(what string, err error) {
+// lookupPriority reads the caller's queue priority from the customer
+// record (VIP, elderly and disabled customers go ahead in line: acd.Aging).
+// It is read on arrival, not when the caller asks for an agent.
+func (c *Call) lookupPriority(ctx context.Context) {
+	p, err := c.m.store.CustomerPriority(c.sctx(ctx), c.caller)
+	c.logErr("priority lookup", err)
+	c.priority = p
+}
+
+// save hands a write of this call's records to the write-behind queue.
+func (c *Call) save(what string, f func(context.Context) error) {
+	if c.contact == 0 {
+		return // the contact row itself could not be written
+	}
+	c.m.writer.add(what, f)
+}
+
+func (c *Call) logErr(what string, err error) {
 	if err != nil && !errors.Is(err, acd.ErrStopped) {
 		c.log.Error("could not record "+what, "err", err)
 	}
@@ -412,7 +443,9 @@ func (c *Call) eventAt(ctx context.Context, kind string, data map[string]any, at
 	if c.contact == 0 {
 		return
 	}
-	c.storeErr(kind+" event", c.m.store.AppendEvent(c.sctx(ctx), c.contact, "", kind, data, at))
+	c.save(kind+" event", func(ctx context.Context) error {
+		return c.m.store.AppendEvent(ctx, c.contact, "", kind, data, at)
+	})
 }
 
 func (c *Call) callerID() string {

@@ -50,6 +50,8 @@ type Manager struct {
 	acd   *acd.ACD
 	log   *slog.Logger
 
+	writer *writer // call records, written behind the calls in order
+
 	mu     sync.Mutex
 	routes map[string]*Call     // channel IDs and recording names → call
 	since  map[string]time.Time // when each route was registered
@@ -68,13 +70,22 @@ func NewManager(cfg Config, sw Switch, st *store.Store, a *acd.ACD, log *slog.Lo
 	if cfg.ReconcileEvery == 0 {
 		cfg.ReconcileEvery = 30 * time.Second
 	}
-	return &Manager{cfg: cfg, sw: sw, store: st, acd: a, log: log, routes: map[string]*Call{}, since: map[string]time.Time{}}
+	return &Manager{cfg: cfg, sw: sw, store: st, acd: a, log: log, routes: map[string]*Call{}, since: map[string]time.Time{},
+		writer: newWriter(log)}
 }
 
 // Run reads events until the channel closes or ctx ends, then waits for
 // every call goroutine to stop.
 func (m *Manager) Run(ctx context.Context, events <-chan pbx.Event) error {
-	defer m.wg.Wait()
+	// The writer outlives the calls: it drains their last records after
+	// every call goroutine has stopped.
+	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	go m.writer.run(wctx, 10*time.Second)
+	defer func() {
+		m.wg.Wait()
+		stopWriter()
+		<-m.writer.done
+	}()
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

@@ -109,5 +109,5 @@ func (c *Call) trailAt(node, kind, detail string, at time.Time) {
 		return
 	}
 	st := store.TrailStep{Seq: c.trailSeq, At: at, Node: node, Kind: kind, Detail: detail}
-	c.storeErr("trail", c.m.store.AppendTrail(c.sctx(context.Background()), c.contact, st))
+	c.save("trail", func(ctx context.Context) error { return c.m.store.AppendTrail(ctx, c.contact, st) })
 }

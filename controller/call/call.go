@@ -169,13 +169,14 @@ func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
 				_ = c.do(ctx, pbx.StopPlayback{ID: c.holdPlayback})
 				c.holdPlayback = ""
 			}
-			agentCh, answered, err := c.ring(ctx, *x.offer)
+			agentCh, answeredAt, err := c.ring(ctx, *x.offer)
+			answered := !answeredAt.IsZero()
 			if errors.Is(err, ivr.ErrHungUp) {
 				c.finish(ctx, store.DispAbandonedRinging, "caller")
 				return
 			}
 			if answered {
-				c.bridged(ctx, x.offer.Agent, agentCh, time.Now(), false, "")
+				c.bridged(ctx, x.offer.Agent, agentCh, answeredAt, false, "")
 				return
 			}
 			if err != nil {
@@ -200,9 +201,10 @@ func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
 	}
 }
 
-// ring offers the call to an agent. It returns the agent's channel and
-// whether the agent answered; ErrHungUp if the caller left meanwhile.
-func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, error) {
+// ring offers the call to an agent. It returns the agent's channel and,
+// if the agent answered, when (the switch's time; zero: no answer);
+// ErrHungUp if the caller left meanwhile.
+func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, time.Time, error) {
 	c.nLeg++
 	leg := pbx.ChannelID(fmt.Sprintf("%s-a%d", c.channel, c.nLeg))
 	c.setAgentLeg(leg)
@@ -219,21 +221,21 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 		log.Warn("agent unreachable", "err", err)
 		c.setAgentLeg("")
 		c.logErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonUnreachable))
-		return "", false, nil
+		return "", time.Time{}, nil
 	}
 	timer := time.NewTimer(o.RingTimeout)
 	defer timer.Stop()
 	for {
 		x, ok := c.mb.get(ctx, timer.C)
 		if !ok && ctx.Err() != nil {
-			return leg, false, ctx.Err()
+			return leg, time.Time{}, ctx.Err()
 		}
 		if !ok { // ring timeout
 			log.Info("agent did not answer in time", "ring_timeout", o.RingTimeout)
 			c.m.hangup(ctx, leg)
 			c.setAgentLeg("")
 			c.logErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonNoAnswer))
-			return "", false, nil
+			return "", time.Time{}, nil
 		}
 		if x.offer != nil {
 			continue // cannot happen: the agent is reserved for us
@@ -245,7 +247,7 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 			log.Info("caller hung up while the agent was ringing")
 			c.m.hangup(ctx, leg)
 			c.logErr("cancel", c.m.acd.Cancel(ctx, acd.CallID(c.channel)))
-			return "", false, ivr.ErrHungUp
+			return "", time.Time{}, ivr.ErrHungUp
 		case ev.Channel == leg && ev.Kind == pbx.ChannelRinging:
 			// The switch's own time: the agent's phone answered the INVITE
 			// with 180 Ringing.
@@ -254,12 +256,12 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 			log.Info("agent did not answer", "cause", ev.Cause, "cause_text", ev.CauseText)
 			c.setAgentLeg("")
 			c.logErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonNoAnswer))
-			return "", false, nil
+			return "", time.Time{}, nil
 		case ev.Channel == leg && ev.Kind == pbx.ChannelStarted:
 			if err := c.m.acd.Answered(ctx, acd.CallID(c.channel), o.Agent); err != nil {
 				log.Error("ACD refused the answer", "err", err)
 			}
-			return leg, true, nil
+			return leg, eventTime(ev), nil
 		}
 	}
 }
@@ -269,6 +271,10 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, bool, erro
 func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID, answered time.Time, adopted bool, rec pbx.RecordingName) {
 	bridge := pbx.BridgeID(string(c.channel) + "-b")
 	log := c.log.With("agent", agent, "bridge", bridge)
+	// The recording runs from recStart until the bridge is torn down;
+	// both ends are read on hotline's clock, which also starts and stops
+	// it, so the check compares like with like.
+	recStart := answered
 	if !adopted {
 		if c.moh {
 			_ = c.do(ctx, pbx.StopMOH{Channel: c.channel})
@@ -278,7 +284,14 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 			log.Error("bridge not created", "err", err)
 		}
 		if err := c.do(ctx, pbx.AddToBridge{Bridge: bridge, Channels: []pbx.ChannelID{c.channel, leg}}); err != nil {
-			log.Error("channels not bridged", "err", err)
+			// The caller left as the agent answered: release the agent.
+			log.Warn("caller gone as the agent answered; releasing the agent", "err", err)
+			c.m.hangup(ctx, leg)
+			_ = c.do(ctx, pbx.DestroyBridge{Bridge: bridge})
+			c.hungUp = true
+			c.finish(ctx, store.DispAbandonedRinging, "caller")
+			c.logErr("ended", c.m.acd.Ended(ctx, acd.CallID(c.channel), agent, c.contact))
+			return
 		}
 		c.save("answered", func(ctx context.Context) error {
 			return c.m.store.MarkAnswered(ctx, c.contact, string(agent), string(leg), string(bridge), answered)
@@ -288,10 +301,11 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 		rec = pbx.RecordingName(fmt.Sprintf("contact-%d-%s", c.contact, sanitize(string(c.channel))))
 		c.m.register(string(rec), c)
 		path := filepath.Join(c.m.cfg.RecordingDir, string(rec)+"."+c.m.cfg.RecordingFormat)
+		recStart = time.Now()
 		if err := c.do(ctx, pbx.RecordBridge{Bridge: bridge, Name: rec, Format: c.m.cfg.RecordingFormat}); err != nil {
 			log.Error("recording not started", "err", err)
 		} else {
-			started := time.Now()
+			started := recStart
 			c.save("recording", func(ctx context.Context) error {
 				return c.m.store.StartRecording(ctx, c.contact, string(rec), path, c.m.cfg.RecordingFormat, started)
 			})
@@ -321,13 +335,14 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 		}
 	}
 	log.Info("call ended", "hangup_by", hangupBy, "talk", ended.Sub(answered).Round(time.Millisecond))
+	recEnd := time.Now()
 	if err := c.do(ctx, pbx.DestroyBridge{Bridge: bridge}); err != nil && !errors.Is(err, pbx.ErrNotFound) {
 		log.Warn("bridge not destroyed", "err", err)
 	}
 	c.finishAt(ctx, store.DispAnswered, hangupBy, ended)
 	c.logErr("ended", c.m.acd.Ended(ctx, acd.CallID(c.channel), agent, c.contact))
 	if rec != "" {
-		c.finishRecording(ctx, rec, recDone, ended.Sub(answered).Seconds())
+		c.finishRecording(ctx, rec, recDone, recEnd.Sub(recStart).Seconds())
 	}
 }
 

@@ -7,26 +7,22 @@ package demo
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // Postgres driver
 
 	"github.com/hotline-cc/hotline/controller/api"
+	"github.com/hotline-cc/hotline/controller/internal/rig"
 	"github.com/hotline-cc/hotline/controller/internal/sipp"
 	"github.com/hotline-cc/hotline/controller/report"
 )
@@ -96,11 +92,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	fmt.Fprintf(o.Out, "demo: fresh database %s\n", o.Database)
-	dbURL, err := freshDatabase(ctx, o.AdminDatabaseURL, o.Database)
+	dbURL, err := rig.FreshDatabase(ctx, o.AdminDatabaseURL, o.Database)
 	if err != nil {
 		return err
 	}
-	apiAddr, err := freePort()
+	apiAddr, err := rig.FreePort()
 	if err != nil {
 		return err
 	}
@@ -109,14 +105,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	logPath := filepath.Join(o.WorkDir, "hotline.log")
-	srv, err := startServe(ctx, o, cfgPath, dbURL, logPath)
+	srv, err := rig.StartServe(o.Binary, cfgPath, logPath, "HOTLINE_ARI_PASSWORD="+o.ARIPassword, "HOTLINE_DATABASE_URL="+dbURL)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	fmt.Fprintf(o.Out, "demo: hotline serve running (pid %d, log %s)\n", srv.cmd.Process.Pid, logPath)
+	defer srv.Stop()
+	fmt.Fprintf(o.Out, "demo: hotline serve running (pid %d, log %s)\n", srv.Pid(), logPath)
 	client := api.NewClient(apiAddr, "")
-	if err := waitAPI(ctx, client); err != nil {
+	if err := rig.WaitAPI(ctx, client); err != nil {
 		return fmt.Errorf("%w (see %s)", err, logPath)
 	}
 	db, err := sqlx.ConnectContext(ctx, "postgres", dbURL)
@@ -277,78 +273,6 @@ func seedCustomers(ctx context.Context, db *sqlx.DB, waves [][]caller) error {
 	return nil
 }
 
-// freshDatabase drops and creates the demo database and returns its URL.
-func freshDatabase(ctx context.Context, adminURL, name string) (string, error) {
-	admin, err := sql.Open("postgres", adminURL)
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name)); err != nil {
-		return "", fmt.Errorf("drop demo database: %w", err)
-	}
-	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s`, name)); err != nil {
-		return "", fmt.Errorf("create demo database: %w", err)
-	}
-	u, err := url.Parse(adminURL)
-	if err != nil {
-		return "", err
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
-
-type serveProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
-
-func startServe(ctx context.Context, o Options, cfgPath, dbURL, logPath string) (*serveProc, error) {
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(o.Binary, "serve", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), "HOTLINE_ARI_PASSWORD="+o.ARIPassword, "HOTLINE_DATABASE_URL="+dbURL)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start hotline serve: %w", err)
-	}
-	p := &serveProc{cmd: cmd, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); logf.Close(); close(p.done) }()
-	return p, nil
-}
-
-func (p *serveProc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func waitAPI(ctx context.Context, c *api.Client) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		_, err := c.ListAgents(ctx)
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("hotline API did not come up: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
 // waitRecorded waits until every placed caller has an ended contact and
 // every recording has been checked; it returns the callers still missing.
 func waitRecorded(ctx context.Context, db *sqlx.DB, placed []caller, limit time.Duration) ([]string, error) {
@@ -402,8 +326,8 @@ func printLatency(ctx context.Context, w io.Writer, db *sqlx.DB, since time.Time
 	return nil
 }
 
-func printUsage(w io.Writer, p *serveProc) {
-	pid := p.cmd.Process.Pid
+func printUsage(w io.Writer, p *rig.Serve) {
+	pid := p.Pid()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return
@@ -423,13 +347,4 @@ func printUsage(w io.Writer, p *serveProc) {
 		st, _ := strconv.ParseFloat(f[12], 64)
 		fmt.Fprintf(w, "hotline serve CPU: %.2f s user, %.2f s system\n", ut/100, st/100)
 	}
-}
-
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -8,7 +8,6 @@ package load
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,13 +22,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // Postgres driver
 
 	"github.com/hotline-cc/hotline/controller/api"
+	"github.com/hotline-cc/hotline/controller/internal/rig"
 	"github.com/hotline-cc/hotline/controller/internal/sipp"
 )
 
@@ -89,11 +87,11 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 		return nil, err
 	}
 	fmt.Fprintf(o.Out, "load: Asterisk pid %d; fresh database %s; work dir %s\n", astPid, o.Database, o.WorkDir)
-	dbURL, err := freshDatabase(ctx, o.AdminDatabaseURL, o.Database)
+	dbURL, err := rig.FreshDatabase(ctx, o.AdminDatabaseURL, o.Database)
 	if err != nil {
 		return nil, err
 	}
-	apiAddr, err := freePort()
+	apiAddr, err := rig.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -102,16 +100,16 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 		return nil, err
 	}
 	logPath := filepath.Join(o.WorkDir, "hotline.log")
-	srv, err := startServe(o, cfgPath, dbURL, logPath)
+	srv, err := rig.StartServe(o.Binary, cfgPath, logPath, "HOTLINE_ARI_PASSWORD="+o.ARIPassword, "HOTLINE_DATABASE_URL="+dbURL)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	client := api.NewClient(apiAddr, "")
-	if err := waitAPI(ctx, client); err != nil {
+	if err := rig.WaitAPI(ctx, client); err != nil {
 		return nil, fmt.Errorf("%w (see %s)", err, logPath)
 	}
-	fmt.Fprintf(o.Out, "load: hotline serve pid %d (log %s)\n", srv.cmd.Process.Pid, logPath)
+	fmt.Fprintf(o.Out, "load: hotline serve pid %d (log %s)\n", srv.Pid(), logPath)
 	db, err := sqlx.ConnectContext(ctx, "postgres", dbURL)
 	if err != nil {
 		return nil, err
@@ -171,7 +169,7 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 
 // runSide places one step's calls through one side, waits until every
 // call has ended and Asterisk is quiet again, and measures.
-func runSide(ctx context.Context, o Options, side Side, rate float64, prefix string, astPid int, srv *serveProc, db *sqlx.DB, w *watcher) (Row, error) {
+func runSide(ctx context.Context, o Options, side Side, rate float64, prefix string, astPid int, srv *rig.Serve, db *sqlx.DB, w *watcher) (Row, error) {
 	row := Row{Side: side, Rate: rate, HotlineCPU: math.NaN()}
 	streams := Mix(side, rate, o.Duration, o.AgentShare, o.Talk, prefix)
 	if side == Hotline {
@@ -184,7 +182,7 @@ func runSide(ctx context.Context, o Options, side Side, rate float64, prefix str
 	}
 	w.reset()
 	astBefore, _ := procCPU(astPid)
-	hlBefore, _ := procCPU(srv.cmd.Process.Pid)
+	hlBefore, _ := procCPU(srv.Pid())
 	busy0, total0 := sysCPU()
 	start := time.Now()
 	since := start.Add(-time.Second)
@@ -225,10 +223,10 @@ func runSide(ctx context.Context, o Options, side Side, rate float64, prefix str
 		row.AsteriskCPU = 100 * (c.Seconds() - astBefore.Seconds()) / wall
 	}
 	if side == Hotline {
-		if c, err := procCPU(srv.cmd.Process.Pid); err == nil {
+		if c, err := procCPU(srv.Pid()); err == nil {
 			row.HotlineCPU = 100 * (c.Seconds() - hlBefore.Seconds()) / wall
 		}
-		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.cmd.Process.Pid)); err == nil {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.Pid())); err == nil {
 			if kb, ok := ParseStatusKB(string(st), "VmRSS"); ok {
 				row.HotlineRSSMB = float64(kb) / 1024
 			}
@@ -453,81 +451,4 @@ agents:
 		fmt.Fprintf(&b, "  - {id: \"2%03d\", name: Agent %d, endpoint: PJSIP/agent%d, queues: [general]}\n", i, i, i)
 	}
 	return b.String()
-}
-
-func freshDatabase(ctx context.Context, adminURL, name string) (string, error) {
-	admin, err := sql.Open("postgres", adminURL)
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name)); err != nil {
-		return "", fmt.Errorf("drop load database: %w", err)
-	}
-	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s`, name)); err != nil {
-		return "", fmt.Errorf("create load database: %w", err)
-	}
-	u, err := url.Parse(adminURL)
-	if err != nil {
-		return "", err
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
-
-type serveProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startServe(o Options, cfgPath, dbURL, logPath string) (*serveProc, error) {
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(o.Binary, "serve", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), "HOTLINE_ARI_PASSWORD="+o.ARIPassword, "HOTLINE_DATABASE_URL="+dbURL)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start hotline serve: %w", err)
-	}
-	p := &serveProc{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
-	return p, nil
-}
-
-func (p *serveProc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func waitAPI(ctx context.Context, c *api.Client) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := c.ListAgents(ctx); err == nil {
-			return nil
-		} else if time.Now().After(deadline) {
-			return fmt.Errorf("hotline API did not come up: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

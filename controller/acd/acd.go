@@ -37,9 +37,7 @@ type Waiting struct {
 type QueueConfig struct {
 	ID QueueID
 	// Router picks the agent (nil: longest idle).
-	Router Router
-	// Strategy is the former form of Router and is ignored.
-	Strategy    Strategy
+	Router      Router
 	RingTimeout time.Duration
 	WrapUp      time.Duration
 }

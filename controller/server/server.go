@@ -140,11 +140,11 @@ func Serve(ctx context.Context, cfg *config.Config, st *store.Store, drv pbx.Dri
 func newACD(ctx context.Context, cfg *config.Config, st *store.Store, j acd.Journal, log *slog.Logger) (*acd.ACD, error) {
 	var queues []acd.QueueConfig
 	for _, q := range cfg.Queues {
-		strat, ok := acd.StrategyByName(q.Strategy)
+		router, ok := acd.RouterByName(q.Strategy, uint64(time.Now().UnixNano()))
 		if !ok {
 			return nil, fmt.Errorf("queue %s: unknown strategy %q", q.ID, q.Strategy)
 		}
-		queues = append(queues, acd.QueueConfig{ID: acd.QueueID(q.ID), Strategy: strat, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp})
+		queues = append(queues, acd.QueueConfig{ID: acd.QueueID(q.ID), Router: router, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp})
 	}
 	rows, err := st.Agents(ctx)
 	if err != nil {

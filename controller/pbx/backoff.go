@@ -2,6 +2,7 @@ package pbx
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -11,6 +12,21 @@ import (
 // controllers do not reconnect in step.
 type Backoff struct {
 	Min, Max time.Duration
+}
+
+// Defaults fills a zero Min (100 ms) or Max (5 s) and rejects a Max below
+// Min, naming the driver.
+func (b Backoff) Defaults(driver string) (Backoff, error) {
+	if b.Min <= 0 {
+		b.Min = 100 * time.Millisecond
+	}
+	if b.Max <= 0 {
+		b.Max = 5 * time.Second
+	}
+	if b.Max < b.Min {
+		return b, fmt.Errorf("%s: MaxBackoff %s is below MinBackoff %s", driver, b.Max, b.Min)
+	}
+	return b, nil
 }
 
 // Wait is the wait before reconnect attempt n (from 0).

@@ -89,15 +89,11 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Password == "" {
 		return nil, errors.New("ari: password is empty")
 	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = 100 * time.Millisecond
+	b, err := pbx.Backoff{Min: cfg.MinBackoff, Max: cfg.MaxBackoff}.Defaults("ari")
+	if err != nil {
+		return nil, err
 	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 5 * time.Second
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		return nil, fmt.Errorf("ari: MaxBackoff %s is below MinBackoff %s", cfg.MaxBackoff, cfg.MinBackoff)
-	}
+	cfg.MinBackoff, cfg.MaxBackoff = b.Min, b.Max
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -230,10 +226,12 @@ func (d *Driver) session(ctx context.Context, conn *websocket.Conn) error {
 	if err != nil {
 		return fmt.Errorf("ari: resync: %w", err)
 	}
+	// Connected before Resynced is delivered: a consumer that has
+	// received Resynced must never see Connected() false.
+	d.connected.Store(true)
 	if err := d.deliver(ctx, pbx.Event{Kind: pbx.Resynced, At: time.Now(), Snapshot: &snap}); err != nil {
 		return err
 	}
-	d.connected.Store(true)
 	d.log.Info("asterisk ARI connected", "url", d.wsURL,
 		"channels", len(snap.Channels), "bridges", len(snap.Bridges))
 

@@ -94,15 +94,11 @@ func New(cfg Config) (*Driver, error) {
 	if !recordingDirPattern.MatchString(cfg.RecordingDir) || strings.Contains(cfg.RecordingDir, "..") {
 		return nil, fmt.Errorf("esl: recording dir %q must be an absolute path of [A-Za-z0-9/._-]", cfg.RecordingDir)
 	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = 100 * time.Millisecond
+	b, err := pbx.Backoff{Min: cfg.MinBackoff, Max: cfg.MaxBackoff}.Defaults("esl")
+	if err != nil {
+		return nil, err
 	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 5 * time.Second
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		return nil, fmt.Errorf("esl: MaxBackoff %s is below MinBackoff %s", cfg.MaxBackoff, cfg.MinBackoff)
-	}
+	cfg.MinBackoff, cfg.MaxBackoff = b.Min, b.Max
 	if cfg.EventBuffer <= 0 {
 		cfg.EventBuffer = 4096
 	}

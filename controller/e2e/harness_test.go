@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/hotline-cc/hotline/controller/internal/testenv"
 	"github.com/hotline-cc/hotline/controller/pbx"
 	"github.com/hotline-cc/hotline/controller/pbx/ari"
+	"github.com/hotline-cc/hotline/controller/recording"
 	"github.com/hotline-cc/hotline/controller/server"
 	"github.com/hotline-cc/hotline/controller/store"
 )
@@ -286,4 +288,67 @@ func freePort(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// answeredCall waits for the caller's contact and checks what every
+// answered agent call leaves behind, whatever the switch: answered by the
+// agent and ended by the caller, every timestamp in order, the agent's
+// phone ringing about 1 s, one recording that passed hotline's check and
+// holds the bridged time (at least minSeconds), the agent's full state
+// cycle back to READY, and the contact log. It returns the contact.
+func (e *env) answeredCall(caller, agent string, minSeconds float64) store.Contact {
+	t := e.t
+	t.Helper()
+	c := e.contact(caller)
+	if c.Disposition.String != store.DispAnswered || c.HangupBy.String != "caller" || c.AgentID.String != agent {
+		t.Fatalf("contact %+v, want answered by %s, caller hung up", c, agent)
+	}
+	ts := []time.Time{c.ArrivedAt, c.IVREndAt.Time, c.QueuedAt.Time, c.OfferedAt.Time, c.AnsweredAt.Time, c.EndedAt.Time}
+	for i := 1; i < len(ts); i++ {
+		if ts[i].IsZero() || ts[i].Before(ts[i-1]) {
+			t.Fatalf("timestamps out of order or missing at %d: %v", i, ts)
+		}
+	}
+	if ring := c.AnsweredAt.Time.Sub(c.OfferedAt.Time); ring < 900*time.Millisecond || ring > 3*time.Second {
+		t.Errorf("agent answered %s after the offer; its phone rings 1 s", ring)
+	}
+	var recs []store.Recording
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if recs, err = e.st.RecordingsOf(e.ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 1 && recs[0].OK != nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(recs) != 1 || recs[0].OK == nil || !*recs[0].OK {
+		t.Fatalf("recordings %+v, want one that passed its check", recs)
+	}
+	w, err := recording.ReadWAV(recs[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bridged := c.EndedAt.Time.Sub(c.AnsweredAt.Time).Seconds()
+	if math.Abs(w.Seconds-bridged) > 1 || w.Seconds < minSeconds {
+		t.Fatalf("recording holds %.2f s, bridged %.2f s", w.Seconds, bridged)
+	}
+	e.waitAgent(agent, "READY")
+	var states []string
+	if err := e.db.SelectContext(e.ctx, &states, `SELECT state FROM agent_state_history WHERE agent_id = $1 ORDER BY id`, agent); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(states, ","), "NOT_READY,READY,RINGING,ON_CALL,AFTER_CALL_WORK,READY"; got != want {
+		t.Fatalf("agent %s states %s, want %s", agent, got, want)
+	}
+	var kinds []string
+	if err := e.db.SelectContext(e.ctx, &kinds, `SELECT kind FROM contact_events WHERE contact_id = $1 AND agent_id IS NULL ORDER BY id`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(kinds, ","); got != "arrived,ivr_end,queued,offered,agent_ringing,answered,ended,recording" {
+		t.Fatalf("contact log %s", got)
+	}
+	return c
 }

@@ -316,6 +316,8 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 	recDone := false
 	var hangupBy string
 	var ended time.Time
+	var unnoticed bool           // the hang-up was found by reconciliation
+	var unnoticedSince time.Time // and happened after this (zero: unknown)
 	for hangupBy == "" {
 		x, ok := c.mb.get(ctx, nil)
 		if !ok {
@@ -326,9 +328,11 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 		case c.isCallerHangup(ev):
 			c.noteHangup(ev)
 			hangupBy, ended = "caller", c.hungAt
+			unnoticed, unnoticedSince = x.unnoticed, x.since
 			c.m.hangup(ctx, leg)
 		case ev.Channel == leg && ev.Kind == pbx.ChannelHungup:
 			hangupBy, ended = "agent", eventTime(ev)
+			unnoticed, unnoticedSince = x.unnoticed, x.since
 			c.m.hangup(ctx, c.channel)
 		case ev.Recording == rec && (ev.Kind == pbx.RecordingFinished || ev.Kind == pbx.RecordingFailed):
 			recDone = true
@@ -342,13 +346,24 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 	c.finishAt(ctx, store.DispAnswered, hangupBy, ended)
 	c.logErr("ended", c.m.acd.Ended(ctx, acd.CallID(c.channel), agent, c.contact))
 	if rec != "" {
-		c.finishRecording(ctx, rec, recDone, recEnd.Sub(recStart).Seconds())
+		hi := recEnd.Sub(recStart).Seconds()
+		lo := hi
+		if unnoticed {
+			// The bridge broke unheard, somewhere after the link went down.
+			lo = max(0, unnoticedSince.Sub(recStart).Seconds())
+			if unnoticedSince.IsZero() {
+				lo = 0
+			}
+		}
+		c.finishRecording(ctx, rec, recDone, lo, hi)
 	}
 }
 
 // finishRecording waits (briefly) for the switch to close the file, then
 // checks it holds the whole bridged call.
-func (c *Call) finishRecording(ctx context.Context, rec pbx.RecordingName, done bool, bridged float64) {
+// The bridged time lies between lo and hi seconds (equal unless the
+// hang-up went unnoticed).
+func (c *Call) finishRecording(ctx context.Context, rec pbx.RecordingName, done bool, lo, hi float64) {
 	if !done {
 		_ = c.do(ctx, pbx.StopRecording{Name: rec})
 		timer := time.NewTimer(5 * time.Second)
@@ -364,7 +379,8 @@ func (c *Call) finishRecording(ctx context.Context, rec pbx.RecordingName, done 
 		}
 	}
 	path := filepath.Join(c.m.cfg.RecordingDir, string(rec)+"."+c.m.cfg.RecordingFormat)
-	chk := recording.Verify(path, bridged, c.m.cfg.RecordingTolerance)
+	chk := recording.VerifyRange(path, lo, hi, c.m.cfg.RecordingTolerance)
+	bridged := hi
 	if chk.OK {
 		c.log.Info("recording written", "path", path, "bytes", chk.Bytes, "seconds", chk.Seconds)
 	} else {

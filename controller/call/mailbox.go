@@ -13,6 +13,10 @@ import (
 type msg struct {
 	ev    pbx.Event
 	offer *acd.Offer
+	// unnoticed marks a hang-up found by reconciliation: it happened at
+	// some time after since (zero: unknown), unheard by hotline.
+	unnoticed bool
+	since     time.Time
 }
 
 // mailbox is an unbounded FIFO: put never blocks, so the event loop never

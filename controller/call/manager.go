@@ -57,6 +57,9 @@ type Manager struct {
 	since  map[string]time.Time // when each route was registered
 	wg     sync.WaitGroup
 	synced bool // the first Resynced (adoption) has been handled
+	// linkDown is when the link to the switch was last lost (zero: up
+	// since the last resync); a hang-up found missing happened after it.
+	linkDown time.Time
 }
 
 // NewManager creates a Manager.
@@ -130,7 +133,13 @@ func (m *Manager) handle(ctx context.Context, ev pbx.Event) {
 			return
 		}
 		m.reconcile(ev.Snapshot, time.Now().Add(-time.Second))
+		m.mu.Lock()
+		m.linkDown = time.Time{}
+		m.mu.Unlock()
 	case pbx.LinkDown:
+		m.mu.Lock()
+		m.linkDown = time.Now()
+		m.mu.Unlock()
 		m.log.Warn("link to the switch is down; calls keep running on the switch")
 	default:
 		key := string(ev.Channel)
@@ -188,7 +197,8 @@ func (m *Manager) reconcile(s *pbx.Snapshot, taken time.Time) {
 		if c.ownsChannel(key) && m.since[key].Before(taken) {
 			if _, live := s.Channel(pbx.ChannelID(key)); !live {
 				m.log.Info("channel ended while the link was down", "channel", key)
-				c.mb.put(msg{ev: pbx.Event{Kind: pbx.ChannelHungup, Channel: pbx.ChannelID(key), At: time.Now(), CauseText: "gone from the switch unnoticed"}})
+				c.mb.put(msg{ev: pbx.Event{Kind: pbx.ChannelHungup, Channel: pbx.ChannelID(key), At: time.Now(), CauseText: "gone from the switch unnoticed"},
+					unnoticed: true, since: m.linkDown})
 			}
 		}
 	}

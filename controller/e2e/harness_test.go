@@ -39,6 +39,7 @@ type options struct {
 	ringTimeout time.Duration // per offer
 	wrapUp      time.Duration
 	noInput     time.Duration
+	ariURL      string // ARI through this URL instead of the sandbox's own
 }
 
 // testConfig is the configuration the tests and the restart test share.
@@ -48,6 +49,9 @@ func testConfig(t *testing.T, dbURL string, o options) *config.Config {
 	cfg := config.Default()
 	cfg.Database.URL = dbURL
 	cfg.Asterisk.URL, cfg.Asterisk.Username, cfg.Asterisk.Password = url, user, pass
+	if o.ariURL != "" {
+		cfg.Asterisk.URL = o.ariURL
+	}
 	cfg.API.Listen = freePort(t)
 	cfg.Recording.Dir = testenv.RecordingDir(t)
 	cfg.IVR.NoInputTimeout = o.noInput

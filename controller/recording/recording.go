@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 )
 
@@ -97,13 +96,24 @@ type Check struct {
 // Verify checks that the file at path is a valid WAV whose duration is
 // within tolerance of the bridged time the call had.
 func Verify(path string, bridged, tolerance float64) Check {
+	return VerifyRange(path, bridged, bridged, tolerance)
+}
+
+// VerifyRange is Verify for a call whose bridged time is known only to lie
+// between lo and hi seconds (its hang-up happened while hotline's link to
+// the switch was down).
+func VerifyRange(path string, lo, hi, tolerance float64) Check {
 	w, err := ReadWAV(path)
 	c := Check{WAV: w}
 	switch {
 	case err != nil:
 		c.Problem = err.Error()
-	case math.Abs(w.Seconds-bridged) > tolerance:
-		c.Problem = fmt.Sprintf("%s: holds %.2f s of audio, the call was bridged %.2f s", path, w.Seconds, bridged)
+	case w.Seconds < lo-tolerance || w.Seconds > hi+tolerance:
+		if lo == hi {
+			c.Problem = fmt.Sprintf("%s: holds %.2f s of audio, the call was bridged %.2f s", path, w.Seconds, hi)
+		} else {
+			c.Problem = fmt.Sprintf("%s: holds %.2f s of audio, the call was bridged %.2f-%.2f s", path, w.Seconds, lo, hi)
+		}
 	default:
 		c.OK = true
 	}

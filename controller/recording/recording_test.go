@@ -63,3 +63,18 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("missing file: %+v", c)
 	}
 }
+
+// A call whose hang-up went unnoticed was bridged somewhere between two
+// times: a file inside that range passes, one outside fails and says so.
+func TestVerifyRange(t *testing.T) {
+	p := wav(t, 12.5, -1)
+	if c := VerifyRange(p, 8, 20, 1); !c.OK {
+		t.Fatalf("12.5 s in 8-20 s: %+v", c)
+	}
+	if c := VerifyRange(p, 14, 20, 1); c.OK || !strings.Contains(c.Problem, "holds 12.50 s of audio, the call was bridged 14.00-20.00 s") {
+		t.Fatalf("12.5 s in 14-20 s: %+v", c)
+	}
+	if c := VerifyRange(p, 2, 10, 1); c.OK {
+		t.Fatalf("12.5 s in 2-10 s passed")
+	}
+}

@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/internal/testenv"
+	"github.com/hotline-cc/hotline/controller/store"
+)
+
+// linkCutter is a TCP relay between hotline and Asterisk's ARI port that
+// can cut the link: it closes every relayed connection and refuses new
+// ones until restored. Asterisk itself keeps running, so the calls go on
+// while hotline hears nothing — the way a network fault looks.
+type linkCutter struct {
+	t      *testing.T
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	cut   bool
+	conns map[net.Conn]bool
+}
+
+func newLinkCutter(t *testing.T, target string) *linkCutter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &linkCutter{t: t, ln: ln, target: target, conns: map[net.Conn]bool{}}
+	go l.accept()
+	t.Cleanup(func() { ln.Close(); l.setCut(true) })
+	return l
+}
+
+func (l *linkCutter) addr() string { return l.ln.Addr().String() }
+
+func (l *linkCutter) accept() {
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			return
+		}
+		l.mu.Lock()
+		if l.cut {
+			l.mu.Unlock()
+			c.Close()
+			continue
+		}
+		l.mu.Unlock()
+		up, err := net.Dial("tcp", l.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		l.mu.Lock()
+		l.conns[c], l.conns[up] = true, true
+		l.mu.Unlock()
+		go l.pipe(c, up)
+		go l.pipe(up, c)
+	}
+}
+
+func (l *linkCutter) pipe(dst, src net.Conn) {
+	_, _ = io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+}
+
+// setCut cuts (true) or restores (false) the link.
+func (l *linkCutter) setCut(cut bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cut = cut
+	if cut {
+		for c := range l.conns {
+			c.Close()
+		}
+		clear(l.conns)
+	}
+}
+
+// A caller who hangs up while hotline's link to Asterisk is down must not
+// leave the agent ON_CALL: after the link comes back, hotline compares
+// its calls with the switch's channel list, ends the call, hangs up the
+// agent's leg and frees the agent.
+func TestMissedHangupDoesNotLeaveTheAgentOnCall(t *testing.T) {
+	ariURL, _, _ := testenv.ARI(t)
+	u, err := url.Parse(ariURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutter := newLinkCutter(t, u.Host)
+	u.Host = cutter.addr()
+	o := fast
+	o.ariURL = u.String()
+	e := start(t, o)
+	e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "500"})
+	e.ready("1001")
+	// Presses 0 at once and hangs up 9 s after its key.
+	caller := e.callAsync([]string{"13800000002", "0", "1500", "", "0", "", "0", "9000"})
+	e.waitAgent("1001", "ON_CALL")
+	cutter.setCut(true)
+	r, err := caller.Wait()
+	if err != nil {
+		t.Fatalf("sipp: %v", err)
+	}
+	if r.Failed != 0 || r.Events["near-bye"] != 1 {
+		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
+	}
+	// The hang-up happened while hotline could not hear it.
+	time.Sleep(time.Second)
+	if s, _ := e.agentState("1001"); s != "ON_CALL" {
+		t.Fatalf("agent is %s with the link down; the test needs the hang-up to be missed", s)
+	}
+	cutter.setCut(false)
+	// Reconnect (back-off ≤ 5 s) and resync put it right.
+	c := e.contact("13800000002")
+	if c.Disposition.String != store.DispAnswered || c.AgentID.String != "1001" || c.HangupBy.String != "caller" {
+		t.Fatalf("contact %+v, want answered by 1001, ended by the caller", c)
+	}
+	e.waitAgent("1001", "READY")
+	// The recording is judged against what hotline knows: the call ended
+	// between the link going down and the resync.
+	recs, err := e.st.RecordingsOf(e.ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].OK == nil || !*recs[0].OK {
+		t.Fatalf("recordings %+v, want one that passed its check", recs)
+	}
+	var states []string
+	if err := e.db.SelectContext(e.ctx, &states,
+		`SELECT state FROM agent_state_history WHERE agent_id = '1001' ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(states); n < 3 || states[n-2] != "AFTER_CALL_WORK" || states[n-3] != "ON_CALL" {
+		t.Fatalf("agent states %v, want ON_CALL → AFTER_CALL_WORK → READY", states)
+	}
+}

@@ -164,7 +164,28 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 	}
 	fmt.Fprintln(o.Out)
 	WriteTable(o.Out, rows)
+	// hotline logs, when it stops, how long Asterisk took to answer each
+	// ARI command over the whole run: a slow switch shows there.
+	srv.Stop()
+	if line := lastLine(logPath, "switch command latency"); line != "" {
+		fmt.Fprintf(o.Out, "\nload: ARI reply times seen by hotline over the run: %s\n", line)
+	}
 	return rows, nil
+}
+
+// lastLine returns the last line of a file that contains s.
+func lastLine(path, s string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], s) {
+			return lines[i]
+		}
+	}
+	return ""
 }
 
 // runSide places one step's calls through one side, waits until every

@@ -110,6 +110,7 @@ func Serve(ctx context.Context, cfg *config.Config, st *store.Store, drv pbx.Dri
 	g.Go(func() error { return journal.run(gctx) })
 	g.Go(func() error { return drv.Run(gctx) })
 	g.Go(func() error { return mgr.Run(gctx, drv.Events()) })
+	g.Go(func() error { logSwitchLatency(gctx, drv, log, time.Minute); return nil })
 	g.Go(func() error {
 		log.Info("api listening", "addr", ln.Addr().String())
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

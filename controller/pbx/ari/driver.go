@@ -64,7 +64,11 @@ type Driver struct {
 	running   atomic.Bool
 	dialer    *websocket.Dialer
 	hangups   *hangups
+	latency   pbx.Latency // per command type: how long Asterisk took to reply
 }
+
+// Latency summarises, per command type, how long Asterisk took to reply.
+func (d *Driver) Latency() []pbx.LatencyStat { return d.latency.Stats() }
 
 var _ pbx.Driver = (*Driver)(nil)
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hotline-cc/hotline/controller/pbx"
 )
@@ -35,7 +36,9 @@ func (d *Driver) Do(ctx context.Context, cmd pbx.Command) error {
 	if h, ok := cmd.(pbx.Hangup); ok {
 		d.hangups.request(h.Channel, h.Reason)
 	}
+	start := time.Now()
 	resp, err := d.send(ctx, req)
+	d.latency.Observe(cmd, time.Since(start))
 	if err != nil {
 		if h, ok := cmd.(pbx.Hangup); ok {
 			d.hangups.forget(h.Channel)

@@ -89,6 +89,25 @@ type RecordBridge struct {
 // StopRecording ends a live recording and keeps the file.
 type StopRecording struct{ Name RecordingName }
 
+// RecordChannel records what a caller says (a voice message) to
+// Name.Format, after a beep, until MaxDuration, MaxSilence of silence or
+// the TerminateOn key ("#", "*" or "" for none).
+type RecordChannel struct {
+	Channel     ChannelID
+	Name        RecordingName
+	Format      string
+	MaxDuration time.Duration
+	MaxSilence  time.Duration
+	TerminateOn string
+}
+
+// PauseRecording pauses a live recording (the caller keys a card number
+// or password); ResumeRecording goes on with it.
+type PauseRecording struct{ Name RecordingName }
+
+// ResumeRecording resumes a paused recording.
+type ResumeRecording struct{ Name RecordingName }
+
 // Hold puts a channel on hold (the switch plays its hold music).
 type Hold struct{ Channel ChannelID }
 
@@ -223,6 +242,31 @@ func (c RecordBridge) Validate() error {
 
 // Validate implements Command.
 func (c StopRecording) Validate() error { return checkID("StopRecording.Name", string(c.Name)) }
+
+// Validate implements Command.
+func (c RecordChannel) Validate() error {
+	if err := checkID("RecordChannel.Channel", string(c.Channel)); err != nil {
+		return err
+	}
+	if !formatPattern.MatchString(c.Format) {
+		return invalid("RecordChannel", "format %q", c.Format)
+	}
+	if c.MaxDuration <= 0 || c.MaxSilence < 0 {
+		return invalid("RecordChannel", "max duration %s, max silence %s: need a positive limit", c.MaxDuration, c.MaxSilence)
+	}
+	switch c.TerminateOn {
+	case "", "#", "*":
+	default:
+		return invalid("RecordChannel", "terminate on %q: want #, * or nothing", c.TerminateOn)
+	}
+	return checkID("RecordChannel.Name", string(c.Name))
+}
+
+// Validate implements Command.
+func (c PauseRecording) Validate() error { return checkID("PauseRecording.Name", string(c.Name)) }
+
+// Validate implements Command.
+func (c ResumeRecording) Validate() error { return checkID("ResumeRecording.Name", string(c.Name)) }
 
 // Validate implements Command.
 func (c Hold) Validate() error { return checkID("Hold.Channel", string(c.Channel)) }

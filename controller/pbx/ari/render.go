@@ -106,6 +106,22 @@ func render(cmd pbx.Command, app string) (request, error) {
 		return post("/bridges/"+p(string(c.Bridge))+"/record", q), nil
 	case pbx.StopRecording:
 		return post("/recordings/live/"+p(string(c.Name))+"/stop", nil), nil
+	case pbx.RecordChannel:
+		q := url.Values{"name": {string(c.Name)}, "format": {c.Format}, "ifExists": {"fail"}, "beep": {"true"},
+			"maxDurationSeconds": {strconv.Itoa(int((c.MaxDuration + time.Second - 1) / time.Second))}}
+		if c.MaxSilence > 0 {
+			q.Set("maxSilenceSeconds", strconv.Itoa(int((c.MaxSilence+time.Second-1)/time.Second)))
+		}
+		terminate := "none"
+		if c.TerminateOn != "" {
+			terminate = c.TerminateOn
+		}
+		q.Set("terminateOn", terminate)
+		return post("/channels/"+p(string(c.Channel))+"/record", q), nil
+	case pbx.PauseRecording:
+		return post("/recordings/live/"+p(string(c.Name))+"/pause", nil), nil
+	case pbx.ResumeRecording:
+		return del("/recordings/live/"+p(string(c.Name))+"/pause", nil), nil
 	case pbx.Hold:
 		return post("/channels/"+p(string(c.Channel))+"/hold", nil), nil
 	case pbx.Unhold:

@@ -45,6 +45,10 @@ var renderCases = []struct {
 	{"RecordBridge/unbounded", pbx.RecordBridge{Bridge: "br-1", Name: "call-1", Format: "wav"}},
 	{"RecordBridge/bounded", pbx.RecordBridge{Bridge: "br-1", Name: "call-2", Format: "wav", MaxDuration: 2 * time.Hour}},
 	{"StopRecording", pbx.StopRecording{Name: "call-1"}},
+	{"RecordChannel/hash", pbx.RecordChannel{Channel: "c1", Name: "vm-1", Format: "wav", MaxDuration: 90 * time.Second, MaxSilence: 5 * time.Second, TerminateOn: "#"}},
+	{"RecordChannel/plain", pbx.RecordChannel{Channel: "c1", Name: "vm-2", Format: "wav", MaxDuration: 1500 * time.Millisecond}},
+	{"PauseRecording", pbx.PauseRecording{Name: "call-1"}},
+	{"ResumeRecording", pbx.ResumeRecording{Name: "call-1"}},
 	{"Hold", pbx.Hold{Channel: "c1"}},
 	{"Unhold", pbx.Unhold{Channel: "c1"}},
 }
@@ -86,7 +90,7 @@ func TestRenderCoversEveryCommand(t *testing.T) {
 	all := []pbx.Command{pbx.Answer{}, pbx.Hangup{}, pbx.Play{}, pbx.StopPlayback{}, pbx.StartMOH{},
 		pbx.StopMOH{}, pbx.Ring{}, pbx.Originate{}, pbx.CreateBridge{}, pbx.AddToBridge{},
 		pbx.RemoveFromBridge{}, pbx.DestroyBridge{}, pbx.RecordBridge{}, pbx.StopRecording{},
-		pbx.Hold{}, pbx.Unhold{}}
+		pbx.RecordChannel{}, pbx.PauseRecording{}, pbx.ResumeRecording{}, pbx.Hold{}, pbx.Unhold{}}
 	for _, c := range all {
 		if !seen[fmt.Sprintf("%T", c)] {
 			t.Errorf("no golden case for %T", c)

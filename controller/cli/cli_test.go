@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/hotline-cc/hotline/controller/api"
 	"github.com/hotline-cc/hotline/controller/internal/testenv"
+	hotlinesql "github.com/hotline-cc/hotline/sql"
 )
 
 // runHotline runs the command tree with args and env, returning the exit
@@ -178,15 +181,24 @@ func TestDialable(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
+	files, err := fs.Glob(hotlinesql.Migrations, "migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("embedded migrations: %v %v", files, err)
+	}
+	var last int // the newest migration's version, from its file name
+	if _, err := fmt.Sscanf(path.Base(files[len(files)-1]), "%05d_", &last); err != nil {
+		t.Fatal(err)
+	}
 	dbURL := testenv.NewDatabase(t)
 	code, out, stderr := runHotline(t, nil, time.Now(), "migrate", "--database-url", dbURL)
-	if code != 0 || !strings.Contains(out, "applied 00001_init.sql (version 1) in ") || !strings.HasSuffix(out, "schema now at version 1\n") {
+	if code != 0 || !strings.Contains(out, "applied 00001_init.sql (version 1) in ") ||
+		!strings.HasSuffix(out, fmt.Sprintf("schema now at version %d\n", last)) || strings.Count(out, "applied ") != len(files) {
 		t.Fatalf("first migrate: exit %d\nstdout %q\nstderr %q", code, out, stderr)
 	}
 	// Second run, database from HOTLINE_DATABASE_URL with no config file.
 	t.Chdir(t.TempDir())
 	code, out, stderr = runHotline(t, map[string]string{"HOTLINE_DATABASE_URL": dbURL}, time.Now(), "migrate")
-	if code != 0 || out != "schema already at version 1: nothing to apply\n" {
+	if code != 0 || out != fmt.Sprintf("schema already at version %d: nothing to apply\n", last) {
 		t.Fatalf("second migrate: exit %d\nstdout %q\nstderr %q", code, out, stderr)
 	}
 }

@@ -8,7 +8,7 @@ SANDBOX := scripts/asterisk-sandbox.sh
 GO = $(shell scripts/setup.sh go-path)
 GOFMT = $(dir $(GO))gofmt
 
-.PHONY: test demo bench setup sandbox-start sandbox-stop
+.PHONY: test demo bench fuzz setup sandbox-start sandbox-stop
 
 setup:
 	scripts/setup.sh
@@ -44,6 +44,20 @@ demo: setup
 
 bench:
 	$(GO) test -run '^$$' -bench . ./...
+
+# Every fuzz target in the repository, FUZZTIME each (default 30s), one
+# at a time: go test runs one -fuzz target per package per invocation.
+# Targets are found when the rule runs, so new ones are picked up. Not
+# part of `make test`.
+FUZZTIME ?= 30s
+fuzz:
+	@set -euo pipefail; \
+	targets="$$(grep -rn --include='*_test.go' --exclude-dir=.git --exclude-dir=.cache --exclude-dir=testdata '^func Fuzz[A-Za-z0-9_]*(' . | sed -E 's#^\./(.*)/[^/]*_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]*)\(.*#\1 \2#' | sort -u || true)"; \
+	if [ -z "$$targets" ]; then echo "no fuzz targets found"; exit 1; fi; \
+	while read -r pkg target; do \
+		echo "+ go test -run '^$$' -fuzz '^$$target\$$' -fuzztime $(FUZZTIME) ./$$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "./$$pkg"; \
+	done <<< "$$targets"
 
 sandbox-start:
 	$(SANDBOX) start

@@ -78,10 +78,18 @@ type Conn struct {
 	jobs map[string]chan *Event
 
 	events    chan *Event
+	lingering chan struct{} // closed when FreeSWITCH announces it lingers (outbound mode)
+	lingerOne sync.Once
 	quit      chan struct{} // closed by Close: the reader stops even when blocked on Events
 	closeOnce sync.Once
 	done      chan struct{}
 	err       error // set before done is closed
+
+	// testDropTimedOutWaiter is a test hook that breaks reply pairing
+	// the way eslgo does: a command whose context ends leaves the FIFO,
+	// so its late reply goes to the next command. Only tests set it
+	// (through export_test.go), to prove the contract suite catches it.
+	testDropTimedOutWaiter bool
 }
 
 // Dial connects to addr, answers auth/request with password, and starts
@@ -90,15 +98,7 @@ func Dial(ctx context.Context, addr, password string, opts ConnOptions) (*Conn, 
 	if err := checkLine(password); err != nil || password == "" {
 		return nil, fmt.Errorf("%w: password must be one non-empty line", ErrUnsafe)
 	}
-	if opts.HandshakeTimeout <= 0 {
-		opts.HandshakeTimeout = 10 * time.Second
-	}
-	if opts.EventBuffer <= 0 {
-		opts.EventBuffer = 4096
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, opts.HandshakeTimeout)
 	defer cancel()
@@ -120,9 +120,28 @@ func Dial(ctx context.Context, addr, password string, opts ConnOptions) (*Conn, 
 	return c, nil
 }
 
+func newConn(nc net.Conn, opts ConnOptions) *Conn {
+	rd := NewReader(nc, opts.Limits)
+	rd.reuseEventBodies = true // read decodes every event before the next frame
+	return &Conn{nc: nc, log: opts.Logger, rd: rd, jobs: map[string]chan *Event{},
+		events: make(chan *Event, opts.EventBuffer), lingering: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (o ConnOptions) withDefaults() ConnOptions {
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 10 * time.Second
+	}
+	if o.EventBuffer <= 0 {
+		o.EventBuffer = 4096
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
 func handshake(nc net.Conn, password string, opts ConnOptions) (*Conn, error) {
-	c := &Conn{nc: nc, log: opts.Logger, rd: NewReader(nc, opts.Limits),
-		jobs: map[string]chan *Event{}, events: make(chan *Event, opts.EventBuffer), quit: make(chan struct{}), done: make(chan struct{})}
+	c := newConn(nc, opts)
 	f, err := c.rd.Next()
 	if err != nil {
 		return nil, fmt.Errorf("esl: waiting for auth/request: %w", err)
@@ -230,6 +249,14 @@ func (c *Conn) read() error {
 				return ErrClosed
 			}
 		case TypeDisconnect:
+			if strings.EqualFold(f.Headers.Get("Content-Disposition"), "linger") {
+				// Outbound mode: the call is gone, FreeSWITCH keeps the
+				// socket open to send the events still queued for it.
+				c.log.Debug("FreeSWITCH lingers after the call ended", "channel", f.Headers.Get("Controlled-Session-UUID"),
+					"linger_time", f.Headers.Get("Linger-Time"))
+				c.lingerOne.Do(func() { close(c.lingering) })
+				continue
+			}
 			return fmt.Errorf("esl: FreeSWITCH disconnected: %s", strings.TrimSpace(string(f.Body)))
 		case TypeRude:
 			return fmt.Errorf("%w: FreeSWITCH's event_socket ACL rejected this address", pbx.ErrAuth)
@@ -291,9 +318,30 @@ func (c *Conn) send(ctx context.Context, msg []byte) (*Frame, error) {
 		}
 		return r.f, nil
 	case <-ctx.Done():
+		if c.testDropTimedOutWaiter {
+			c.dropWaiter(w)
+		}
 		return nil, fmt.Errorf("esl: no reply: %w", ctx.Err())
 	}
 }
+
+// dropWaiter removes w from the FIFO: the defect testDropTimedOutWaiter
+// injects, never called otherwise.
+func (c *Conn) dropWaiter(w *waiter) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for i, x := range c.waiters {
+		if x == w {
+			c.waiters = append(c.waiters[:i:i], c.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// Lingering is closed when FreeSWITCH has announced (outbound mode,
+// after "linger") that the call ended and it sends the remaining events
+// before closing.
+func (c *Conn) Lingering() <-chan struct{} { return c.lingering }
 
 // API runs "api CMD" and returns the body of its api/response.
 func (c *Conn) API(ctx context.Context, cmd string) (string, error) {

@@ -1,5 +1,7 @@
-// Package esl is the pbx.Driver for FreeSWITCH over the Event Socket
-// (mod_event_socket, inbound mode: hotline connects to 127.0.0.1:8021).
+// Package esl is the pbx.Driver for FreeSWITCH over the Event Socket:
+// inbound mode (hotline connects to mod_event_socket, 127.0.0.1:8021)
+// always, and optionally outbound mode (Config.OutboundListen: the
+// dialplan's socket application connects to hotline once per call).
 //
 // It owns three layers, bottom up:
 //
@@ -8,6 +10,8 @@
 //     ParseEvent decodes a text/event-plain body, itself a header block
 //     with URL-encoded values and an optional nested Content-Length body.
 //     Sizes are bounded; bad input is an error, never a panic or a hang.
+//     Decoding costs a few allocations per event: names and decoded
+//     values share one string.
 //   - the connection (conn.go): Conn authenticates, then one reader
 //     goroutine delivers events in wire order on a buffered channel with a
 //     blocking send, and hands each command/reply or api/response to the
@@ -17,11 +21,18 @@
 //     command; a waiter whose context ended stays in the FIFO and its late
 //     reply is discarded. BACKGROUND_JOB events are matched to bgapi calls
 //     by Job-UUID.
-//   - the driver (driver.go, render.go, events.go): Run keeps a Conn up
-//     with back-off, takes a Snapshot and delivers pbx.Resynced on every
-//     connect and pbx.LinkDown on loss; render turns each pbx.Command into
-//     the exact ESL text (one function, golden-tested); events.go maps
-//     FreeSWITCH events to pbx events.
+//   - the driver (driver.go, outbound.go, render.go, events.go): Run keeps
+//     the control connection up with back-off, subscribes to the events it
+//     maps and filters them to hotline's channels (render.go,
+//     controlFilters), takes a Snapshot and delivers pbx.Resynced on every
+//     connect and pbx.LinkDown on loss; in outbound mode it also accepts
+//     one socket per call ("connect", linger, myevents, event, nixevent),
+//     announces the call as ChannelStarted and sends that call's sendmsg
+//     commands over its socket. Events from every connection are mapped
+//     and delivered under one lock, so Seq is one sequence; each channel's
+//     events come over exactly one connection, in its wire order. render
+//     turns each pbx.Command into the exact ESL text (one function,
+//     golden-tested); events.go maps FreeSWITCH events to pbx events.
 //
 // FreeSWITCH has no bridge objects. A pbx bridge is kept by the driver
 // (members, recordings) and realised with uuid_bridge between its first

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,6 +33,12 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// EventBuffer is the capacity of Events (default 4096).
 	EventBuffer int
+	// OutboundListen, when set, is the address hotline listens on for
+	// FreeSWITCH's socket application (outbound mode), e.g.
+	// "127.0.0.1:8084": each call the dialplan hands to
+	// "socket 127.0.0.1:8084 async full" is controlled over its own
+	// connection. Empty: inbound mode only (the dialplan parks calls).
+	OutboundListen string
 }
 
 // Tunables that are not configuration.
@@ -39,12 +46,6 @@ const (
 	commandTimeout = 10 * time.Second // for a command whose ctx has no deadline
 	keepalive      = 20 * time.Second // "api status" on an idle link
 )
-
-// subscription is the "event plain" list: what events.go maps, plus
-// BACKGROUND_JOB (bgapi results) and HEARTBEAT (liveness).
-const subscription = "event plain CHANNEL_PARK CHANNEL_ANSWER CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA " +
-	"CHANNEL_HANGUP_COMPLETE DTMF PLAYBACK_START PLAYBACK_STOP RECORD_START RECORD_STOP " +
-	"CHANNEL_BRIDGE CHANNEL_UNBRIDGE BACKGROUND_JOB HEARTBEAT"
 
 var recordingDirPattern = regexp.MustCompile(`^/[A-Za-z0-9/._-]{0,255}$`)
 
@@ -54,20 +55,28 @@ type Driver struct {
 	cfg    Config
 	log    *slog.Logger
 	events chan pbx.Event
-	seq    uint64 // Run's goroutine only
 
-	conn    atomic.Pointer[Conn] // set between Resynced and LinkDown
+	conn    atomic.Pointer[Conn] // the control connection, set between Resynced and LinkDown
 	running atomic.Bool
+	outAddr atomic.Pointer[string] // the outbound listener's address once listening
 
 	mu        sync.Mutex // guards the maps below
 	playbacks map[pbx.PlaybackID]pbx.ChannelID
 	bridges   map[pbx.BridgeID][]pbx.ChannelID
 	chBridge  map[pbx.ChannelID]pbx.BridgeID
 	recs      map[pbx.RecordingName]recording
+	calls     map[pbx.ChannelID]*Conn // channels controlled over their own outbound socket
 
-	// Run's goroutine only.
+	// dmu serialises mapping and delivery: the control connection and
+	// every outbound socket deliver through it, so Seq is one sequence.
+	dmu     sync.Mutex
+	seq     uint64
 	started map[pbx.ChannelID]bool
 	ringing map[pbx.ChannelID]bool
+
+	// testDropTimedOutWaiter is passed to every Conn (see Conn); only
+	// tests set it.
+	testDropTimedOutWaiter bool
 }
 
 type recording struct {
@@ -91,6 +100,11 @@ func New(cfg Config) (*Driver, error) {
 	case checkLine(cfg.Password) != nil || strings.ContainsAny(cfg.Password, " "):
 		return nil, errors.New("esl: password must be one line without spaces")
 	}
+	if cfg.OutboundListen != "" {
+		if host, port, err := net.SplitHostPort(cfg.OutboundListen); err != nil || host == "" || port == "" || checkLine(cfg.OutboundListen) != nil {
+			return nil, fmt.Errorf("esl: outbound listen address %q must be host:port", cfg.OutboundListen)
+		}
+	}
 	if !recordingDirPattern.MatchString(cfg.RecordingDir) || strings.Contains(cfg.RecordingDir, "..") {
 		return nil, fmt.Errorf("esl: recording dir %q must be an absolute path of [A-Za-z0-9/._-]", cfg.RecordingDir)
 	}
@@ -110,6 +124,7 @@ func New(cfg Config) (*Driver, error) {
 		events:    make(chan pbx.Event, cfg.EventBuffer),
 		playbacks: map[pbx.PlaybackID]pbx.ChannelID{}, bridges: map[pbx.BridgeID][]pbx.ChannelID{},
 		chBridge: map[pbx.ChannelID]pbx.BridgeID{}, recs: map[pbx.RecordingName]recording{},
+		calls:   map[pbx.ChannelID]*Conn{},
 		started: map[pbx.ChannelID]bool{}, ringing: map[pbx.ChannelID]bool{},
 	}, nil
 }
@@ -120,12 +135,35 @@ func (d *Driver) Events() <-chan pbx.Event { return d.events }
 // Connected reports whether the link is up and resynced.
 func (d *Driver) Connected() bool { return d.conn.Load() != nil }
 
-// Run implements pbx.Driver. It may be called once.
+// OutboundAddr is the address the outbound listener is bound to (useful
+// with a ":0" port), or "" when there is none or Run has not bound it yet.
+func (d *Driver) OutboundAddr() string {
+	if a := d.outAddr.Load(); a != nil {
+		return *a
+	}
+	return ""
+}
+
+// Run implements pbx.Driver. It may be called once. With
+// Config.OutboundListen it first binds that address; failing to bind is
+// returned at once.
 func (d *Driver) Run(ctx context.Context) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return errors.New("esl: Run called twice")
 	}
 	defer close(d.events)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if d.cfg.OutboundListen != "" {
+		stop, err := d.listenOutbound(ctx)
+		if err != nil {
+			return err
+		}
+		// Before close(d.events): no socket delivers after it. Cancel
+		// first, so a socket blocked delivering to a consumer that
+		// stopped reading gives up.
+		defer func() { cancel(); stop() }()
+	}
 	attempt := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -133,9 +171,10 @@ func (d *Driver) Run(ctx context.Context) error {
 		}
 		c, err := Dial(ctx, d.cfg.Addr, d.cfg.Password, ConnOptions{Logger: d.log, EventBuffer: d.cfg.EventBuffer})
 		if err == nil {
-			before := d.seq
+			c.testDropTimedOutWaiter = d.testDropTimedOutWaiter
+			before := d.delivered()
 			err = d.session(ctx, c)
-			if d.seq > before {
+			if d.delivered() > before {
 				attempt = 0 // it came up: back-off starts afresh
 			}
 		}
@@ -165,20 +204,18 @@ func (d *Driver) session(ctx context.Context, c *Conn) error {
 	defer c.Close()
 
 	sctx, cancel := context.WithTimeout(ctx, commandTimeout)
-	_, err := c.Send(sctx, subscription)
+	var err error
+	for _, m := range renderControlSetup() {
+		if _, err = c.send(sctx, []byte(m)); err != nil {
+			break
+		}
+	}
 	if err == nil {
 		var snap pbx.Snapshot
 		snap, err = d.snapshotOn(sctx, c)
 		if err == nil {
 			cancel()
-			clear(d.started)
-			clear(d.ringing)
-			for _, ch := range snap.Channels {
-				if ch.InApp {
-					d.started[ch.ID] = true
-				}
-			}
-			if err := d.deliver(ctx, pbx.Event{Kind: pbx.Resynced, At: time.Now(), Snapshot: &snap}); err != nil {
+			if err := d.resynced(ctx, snap); err != nil {
 				return err
 			}
 			d.conn.Store(c)
@@ -199,10 +236,8 @@ func (d *Driver) session(ctx context.Context, c *Conn) error {
 			if !ok {
 				return d.linkDown(ctx, c.Err())
 			}
-			for _, pe := range d.mapEvent(ev) {
-				if err := d.deliver(ctx, pe); err != nil {
-					return err
-				}
+			if err := d.handle(ctx, ev, ""); err != nil {
+				return err
 			}
 		case <-tick.C:
 			go func() {
@@ -224,7 +259,7 @@ func (d *Driver) linkDown(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if derr := d.deliver(ctx, pbx.Event{Kind: pbx.LinkDown, At: time.Now()}); derr != nil {
+	if derr := d.emit(ctx, pbx.Event{Kind: pbx.LinkDown, At: time.Now()}); derr != nil {
 		return derr
 	}
 	if err == nil {
@@ -233,8 +268,73 @@ func (d *Driver) linkDown(ctx context.Context, err error) error {
 	return err
 }
 
+// resynced resets the per-channel state from snap and delivers Resynced.
+func (d *Driver) resynced(ctx context.Context, snap pbx.Snapshot) error {
+	d.dmu.Lock()
+	defer d.dmu.Unlock()
+	clear(d.started)
+	clear(d.ringing)
+	for _, ch := range snap.Channels {
+		if ch.InApp {
+			d.started[ch.ID] = true
+		}
+	}
+	d.mu.Lock()
+	for ch := range d.calls {
+		d.started[ch] = true // announced when its socket connected
+	}
+	d.mu.Unlock()
+	return d.deliver(ctx, pbx.Event{Kind: pbx.Resynced, At: time.Now(), Snapshot: &snap})
+}
+
+// handle maps one FreeSWITCH event and delivers what it means. call is
+// the channel whose outbound socket it came over, "" for the control
+// connection.
+func (d *Driver) handle(ctx context.Context, ev *Event, call pbx.ChannelID) error {
+	d.dmu.Lock()
+	defer d.dmu.Unlock()
+	if call == "" && d.ownedBySocket(pbx.ChannelID(ev.Get("Unique-ID"))) {
+		// The call's own socket delivers its events (this is a DTMF,
+		// which the control connection's filters pass by name).
+		return nil
+	}
+	for _, pe := range d.mapEvent(ev) {
+		if err := d.deliver(ctx, pe); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit delivers events that do not come from a FreeSWITCH event.
+func (d *Driver) emit(ctx context.Context, evs ...pbx.Event) error {
+	d.dmu.Lock()
+	defer d.dmu.Unlock()
+	for _, ev := range evs {
+		if err := d.deliver(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Driver) delivered() uint64 {
+	d.dmu.Lock()
+	defer d.dmu.Unlock()
+	return d.seq
+}
+
+func (d *Driver) ownedBySocket(ch pbx.ChannelID) bool {
+	if ch == "" {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.calls[ch] != nil
+}
+
 // deliver assigns the next Seq and blocks until the consumer takes the
-// event or ctx ends: back-pressure, never a drop.
+// event or ctx ends: back-pressure, never a drop. Call with dmu held.
 func (d *Driver) deliver(ctx context.Context, ev pbx.Event) error {
 	ev.Seq = d.seq + 1
 	select {
@@ -260,11 +360,14 @@ func (d *Driver) Do(ctx context.Context, cmd pbx.Command) error {
 	if err != nil {
 		return fmt.Errorf("esl: %T: %w", cmd, err)
 	}
+	c := d.conn.Load()
+	if sc := d.callConn(cmd); sc != nil {
+		c, env.Outbound = sc, true
+	}
 	msgs, err := render(cmd, env)
 	if err != nil {
 		return err
 	}
-	c := d.conn.Load()
 	if c == nil {
 		return fmt.Errorf("esl: %T: %w", cmd, pbx.ErrNotConnected)
 	}
@@ -286,6 +389,30 @@ func (d *Driver) Do(ctx context.Context, cmd pbx.Command) error {
 	}
 	d.commit(cmd)
 	return nil
+}
+
+// callConn returns the outbound socket of the channel a sendmsg command
+// acts on, or nil (api commands and channels without a socket use the
+// control connection).
+func (d *Driver) callConn(cmd pbx.Command) *Conn {
+	var ch pbx.ChannelID
+	switch c := cmd.(type) {
+	case pbx.Answer:
+		ch = c.Channel
+	case pbx.Ring:
+		ch = c.Channel
+	case pbx.Hangup:
+		ch = c.Channel
+	case pbx.Play:
+		ch = c.Channel
+	case pbx.StartMOH:
+		ch = c.Channel
+	default:
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.calls[ch]
 }
 
 // prepare resolves the driver state a command needs and records what its
@@ -425,7 +552,8 @@ func (d *Driver) snapshotOn(ctx context.Context, c *Conn) (pbx.Snapshot, error) 
 	d.mu.Unlock()
 	for _, r := range chans {
 		ci := pbx.ChannelInfo{ID: pbx.ChannelID(r["uuid"]), Name: r["name"], Caller: r["cid_num"], Dialed: r["dest"],
-			State: callState(r["callstate"]), InApp: r["application"] == "park" || inBridge[r["uuid"]]}
+			State: callState(r["callstate"]), InApp: r["application"] == "park" || inBridge[r["uuid"]] ||
+				d.cfg.OutboundListen != "" && r["application"] == "socket"}
 		if ep, err := strconv.ParseInt(r["created_epoch"], 10, 64); err == nil {
 			ci.Created = time.Unix(ep, 0)
 		}

@@ -23,7 +23,7 @@ var q850 = map[string]int{
 }
 
 // mapEvent turns one FreeSWITCH event into the pbx events it means (none
-// for most). It runs on Run's goroutine.
+// for most). Call with d.dmu held.
 func (d *Driver) mapEvent(ev *Event) []pbx.Event {
 	ch := pbx.ChannelID(ev.Get("Unique-ID"))
 	base := pbx.Event{At: eventTime(ev), Channel: ch}

@@ -120,6 +120,12 @@ type Reader struct {
 	lim    Limits
 	off    int64
 	failed error // a non-resumable error ends the stream
+
+	// reuseEventBodies: the body of a text/event-plain frame is read into
+	// a buffer the next call reuses. Only Conn sets it: it decodes each
+	// event (copying what it keeps) before reading the next frame.
+	reuseEventBodies bool
+	scratch          []byte
 }
 
 // NewReader returns a Reader on r with lim (zero fields take defaults).
@@ -151,7 +157,14 @@ func (r *Reader) Next() (*Frame, error) {
 			return nil, r.fail(start, err)
 		}
 		if n > 0 {
-			f.Body = make([]byte, n)
+			if r.reuseEventBodies && f.ContentType == TypeEventPlain {
+				if cap(r.scratch) < n {
+					r.scratch = make([]byte, n+n/4)
+				}
+				f.Body = r.scratch[:n:n]
+			} else {
+				f.Body = make([]byte, n)
+			}
 			m, err := io.ReadFull(r.br, f.Body)
 			r.off += int64(m)
 			if err != nil {
@@ -206,23 +219,37 @@ func (r *Reader) readHeaderBlock() (Headers, int, error) {
 			}
 			return hdrs, total, nil
 		}
-		name, value, ok := splitHeader(line)
+		name, value, ok := splitFrameHeader(line)
 		if !ok {
 			bad = ErrBadHeader
 			continue
+		}
+		if hdrs == nil {
+			hdrs = make(Headers, 0, 4) // events have two headers, replies two or three
 		}
 		hdrs = append(hdrs, Header{Name: name, Value: value})
 	}
 }
 
-func trimEOL(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte{'\n'})
-	return bytes.TrimSuffix(b, []byte{'\r'})
+// frameWords are header names and values every frame repeats; splitting
+// a frame header returns these strings instead of allocating copies.
+var frameWords = []string{"Content-Type", "Content-Length", "Reply-Text", "Job-UUID",
+	TypeEventPlain, TypeReply, TypeAPIResponse, TypeAuthRequest, TypeDisconnect, "+OK", "+OK accepted"}
+
+// intern returns b as a string, without allocating when it is one of
+// frameWords.
+func intern(b []byte) string {
+	for _, w := range frameWords {
+		if len(w) == len(b) && w == string(b) { // the comparison does not allocate
+			return w
+		}
+	}
+	return string(b)
 }
 
-// splitHeader splits "Name: value" the way mod_event_socket.c does
+// splitFrameHeader splits "Name: value" the way mod_event_socket.c does
 // (name up to the first ':', spaces after it skipped).
-func splitHeader(line []byte) (string, string, bool) {
+func splitFrameHeader(line []byte) (string, string, bool) {
 	i := bytes.IndexByte(line, ':')
 	if i <= 0 {
 		return "", "", false
@@ -231,7 +258,12 @@ func splitHeader(line []byte) (string, string, bool) {
 	for len(v) > 0 && v[0] == ' ' {
 		v = v[1:]
 	}
-	return string(line[:i]), string(v), true
+	return intern(line[:i]), intern(v), true
+}
+
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	return bytes.TrimSuffix(b, []byte{'\r'})
 }
 
 func parseLength(s string, max int) (int, error) {
@@ -271,9 +303,17 @@ var ErrEvent = errors.New("esl: malformed event")
 
 // ParseEvent decodes a text/event-plain body as switch_event_serialize
 // (switch_event.c) writes it: "Name: url-encoded-value\n" lines, then
-// either "\n" or "Content-Length: N\n\n" and N bytes of body.
+// either "\n" or "Content-Length: N\n\n" and N bytes of body. The event
+// shares no memory with b.
 func ParseEvent(b []byte) (*Event, error) {
-	ev := &Event{Headers: make(Headers, 0, 48)}
+	// Every name and decoded value goes into one string, sliced by
+	// offsets: one allocation for all of them (decoding never grows).
+	var sb strings.Builder
+	sb.Grow(len(b))
+	type span struct{ n0, n1, v1 int }
+	var stack [64]span // enough for most events without a heap slice
+	spans := stack[:0]
+	clIdx := -1 // the first Content-Length header
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		var line []byte
@@ -282,25 +322,50 @@ func ParseEvent(b []byte) (*Event, error) {
 		} else {
 			line, b = b[:i], b[i+1:]
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) == 0 {
-			break
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
 		}
-		name, value, ok := splitHeader(line)
-		if !ok {
+		if len(line) == 0 {
+			break // b is now the body, if any
+		}
+		c := bytes.IndexByte(line, ':')
+		if c <= 0 {
 			return nil, fmt.Errorf("%w: line %q has no ':'", ErrEvent, truncate(line, 80))
 		}
-		ev.Headers = append(ev.Headers, Header{Name: name, Value: urlDecode(value)})
+		v := line[c+1:]
+		for len(v) > 0 && v[0] == ' ' {
+			v = v[1:]
+		}
+		n0 := sb.Len()
+		sb.Write(line[:c])
+		n1 := sb.Len()
+		if clIdx < 0 && c == len("Content-Length") && bytes.EqualFold(line[:c], contentLength) {
+			clIdx = len(spans)
+		}
+		if hasPercent(v) {
+			appendURLDecoded(&sb, v)
+		} else {
+			sb.Write(v)
+		}
+		spans = append(spans, span{n0, n1, sb.Len()})
 	}
-	if len(ev.Headers) == 0 {
+	if len(spans) == 0 {
 		return nil, fmt.Errorf("%w: no headers", ErrEvent)
 	}
-	if cl, ok := ev.Headers.Lookup("Content-Length"); ok {
+	all := sb.String()
+	ev := &Event{Headers: make(Headers, len(spans))}
+	for i, sp := range spans {
+		ev.Headers[i] = Header{Name: all[sp.n0:sp.n1], Value: all[sp.n1:sp.v1]}
+	}
+	if clIdx >= 0 {
+		cl := ev.Headers[clIdx].Value
 		n, err := parseLength(cl, len(b))
 		if err != nil {
 			return nil, fmt.Errorf("%w: body Content-Length %q with %d bytes left", ErrEvent, cl, len(b))
 		}
-		ev.Body = b[:n:n]
+		if n > 0 {
+			ev.Body = append(make([]byte, 0, n), b[:n]...)
+		}
 	}
 	if ev.Name() == "" {
 		return nil, fmt.Errorf("%w: no Event-Name", ErrEvent)
@@ -308,29 +373,53 @@ func ParseEvent(b []byte) (*Event, error) {
 	return ev, nil
 }
 
-// urlDecode undoes switch_url_encode: %XX escapes only ('+' is a plus).
-// An invalid escape is kept as it is.
-func urlDecode(s string) string {
-	i := strings.IndexByte(s, '%')
-	if i < 0 {
-		return s
+var contentLength = []byte("Content-Length")
+
+// hasPercent reports whether v holds a '%'; values are short, where a
+// plain loop beats a call to bytes.IndexByte.
+func hasPercent(v []byte) bool {
+	for _, c := range v {
+		if c == '%' {
+			return true
+		}
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	b.WriteString(s[:i])
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) {
-			if h, ok := unhex(s[i+1]); ok {
-				if l, ok := unhex(s[i+2]); ok {
-					b.WriteByte(h<<4 | l)
-					i += 2
+	return false
+}
+
+// appendURLDecoded writes v with switch_url_encode undone: %XX escapes
+// only ('+' is a plus); an invalid escape is kept as it is.
+func appendURLDecoded(sb *strings.Builder, v []byte) {
+	for {
+		i := bytes.IndexByte(v, '%')
+		if i < 0 {
+			sb.Write(v)
+			return
+		}
+		sb.Write(v[:i])
+		v = v[i:]
+		if len(v) > 2 {
+			if h, ok := unhex(v[1]); ok {
+				if l, ok := unhex(v[2]); ok {
+					sb.WriteByte(h<<4 | l)
+					v = v[3:]
 					continue
 				}
 			}
 		}
-		b.WriteByte(c)
+		sb.WriteByte('%')
+		v = v[1:]
 	}
+}
+
+// urlDecode undoes switch_url_encode: %XX escapes only ('+' is a plus).
+// An invalid escape is kept as it is.
+func urlDecode(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	appendURLDecoded(&b, []byte(s))
 	return b.String()
 }
 

@@ -23,6 +23,9 @@ type renderEnv struct {
 	// Members are a bridge's current members (AddToBridge: before the
 	// add; RecordBridge, DestroyBridge: now).
 	Members []pbx.ChannelID
+	// Outbound: the command goes over the channel's own outbound socket,
+	// where "sendmsg" without a UUID addresses the controlled call.
+	Outbound bool
 }
 
 // hangupCauses maps pbx.Hangup reasons to FreeSWITCH cause names.
@@ -44,11 +47,11 @@ func render(cmd pbx.Command, env renderEnv) ([]string, error) {
 	}
 	switch c := cmd.(type) {
 	case pbx.Answer:
-		return one(execute(c.Channel, "answer", "")), nil
+		return one(execute(env.target(c.Channel), "answer", "")), nil
 	case pbx.Ring:
-		return one(execute(c.Channel, "ring_ready", "")), nil
+		return one(execute(env.target(c.Channel), "ring_ready", "")), nil
 	case pbx.Hangup:
-		return one("sendmsg " + string(c.Channel) + "\ncall-command: hangup\nhangup-cause: " + hangupCauses[c.Reason] + "\n\n"), nil
+		return one(sendmsg(env.target(c.Channel)) + "call-command: hangup\nhangup-cause: " + hangupCauses[c.Reason] + "\n\n"), nil
 	case pbx.Play:
 		files := make([]string, 0, len(c.Media))
 		for _, m := range c.Media {
@@ -56,7 +59,7 @@ func render(cmd pbx.Command, env renderEnv) ([]string, error) {
 		}
 		// {playback_id=...} becomes a header of PLAYBACK_START and
 		// PLAYBACK_STOP (switch_ivr_play_say.c merges fh->params).
-		return one(execute(c.Channel, "playback", "{playback_id="+string(c.ID)+"}file_string://"+strings.Join(files, "!"))), nil
+		return one(execute(env.target(c.Channel), "playback", "{playback_id="+string(c.ID)+"}file_string://"+strings.Join(files, "!"))), nil
 	case pbx.StopPlayback:
 		return one(api("uuid_break " + string(env.Channel))), nil
 	case pbx.StartMOH:
@@ -64,7 +67,7 @@ func render(cmd pbx.Command, env renderEnv) ([]string, error) {
 		if class == "" {
 			class = "default"
 		}
-		return one(execute(c.Channel, "playback", "local_stream://"+class)), nil
+		return one(execute(env.target(c.Channel), "playback", "local_stream://"+class)), nil
 	case pbx.StopMOH:
 		return one(api("uuid_break " + string(c.Channel) + " all")), nil
 	case pbx.Hold:
@@ -79,7 +82,8 @@ func render(cmd pbx.Command, env renderEnv) ([]string, error) {
 		if strings.ContainsAny(c.CallerName, "',") {
 			return nil, fmt.Errorf("%w: Originate: caller name %q: ' and , cannot be quoted in a FreeSWITCH originate variable", pbx.ErrInvalid, c.CallerName)
 		}
-		vars := []string{"origination_uuid=" + string(c.ID)}
+		// hotline=true tags the leg for the event filter (filters).
+		vars := []string{"origination_uuid=" + string(c.ID), "hotline=true"}
 		if len(c.Args) > 0 {
 			vars = append(vars, "hotline_args="+strings.Join(c.Args, ":"))
 		}
@@ -140,8 +144,26 @@ func one(s string) []string { return []string{s} }
 
 func api(cmd string) string { return "api " + cmd + "\n\n" }
 
+// target is the channel a sendmsg names: none on the channel's own
+// outbound socket.
+func (env renderEnv) target(ch pbx.ChannelID) pbx.ChannelID {
+	if env.Outbound {
+		return ""
+	}
+	return ch
+}
+
+// sendmsg starts a sendmsg command for ch; an empty ch addresses the
+// call an outbound socket controls (mod_event_socket.c, parse_command).
+func sendmsg(ch pbx.ChannelID) string {
+	if ch == "" {
+		return "sendmsg\n"
+	}
+	return "sendmsg " + string(ch) + "\n"
+}
+
 func execute(ch pbx.ChannelID, app, arg string) string {
-	s := "sendmsg " + string(ch) + "\ncall-command: execute\nexecute-app-name: " + app + "\n"
+	s := sendmsg(ch) + "call-command: execute\nexecute-app-name: " + app + "\n"
 	if arg != "" {
 		s += "execute-app-arg: " + arg + "\n"
 	}
@@ -229,4 +251,70 @@ func below1000(n int64) []string {
 		}
 	}
 	return out
+}
+
+// controlEvents is the control connection's "event plain" list: what
+// events.go maps, plus BACKGROUND_JOB (bgapi results) and HEARTBEAT
+// (liveness). The list is exact, so nothing needs a nixevent here.
+var controlEvents = []string{"CHANNEL_PARK", "CHANNEL_ANSWER", "CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA",
+	"CHANNEL_HANGUP_COMPLETE", "DTMF", "PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP",
+	"CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "BACKGROUND_JOB", "HEARTBEAT"}
+
+// controlFilters narrow the control connection to hotline's calls on a
+// switch that also carries other traffic. mod_event_socket passes an
+// event when any positive filter's header has the filter's value
+// (event_handler, case-insensitive), so the filters are alternatives:
+//
+//   - variable_hotline=true: channels hotline owns. The park dialplan
+//     sets the channel variable hotline=true and every originate sets it
+//     on the new leg; channel events carry variables
+//     (switch_channel_event_set_extended_data) for every event above
+//     except DTMF.
+//   - Event-Name DTMF: DTMF events carry no variables unless
+//     verbose_events is on, so they pass by name; the driver ignores
+//     digits of channels it does not know.
+//   - Event-Name BACKGROUND_JOB and HEARTBEAT: they belong to no channel.
+//
+// A per-call "filter Unique-ID" is not used here: it would need one
+// filter per call and drop BACKGROUND_JOB. Calls that arrive through the
+// socket application (outbound mode) do not set hotline=true, so their
+// events reach hotline only over their own socket (myevents); their DTMF
+// still passes here by name and the driver drops it for calls it
+// controls over a socket.
+var controlFilters = [][2]string{{"variable_hotline", "true"}, {"Event-Name", "DTMF"},
+	{"Event-Name", "BACKGROUND_JOB"}, {"Event-Name", "HEARTBEAT"}}
+
+// callEvents are added to myevents' fixed list on an outbound socket
+// (mod_event_socket.c's myevents does not include them), and callNix are
+// the myevents events the driver does not map.
+var (
+	callEvents = []string{"PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP"}
+	callNix    = []string{"CHANNEL_APPLICATION", "CHANNEL_CREATE", "CHANNEL_DATA", "CHANNEL_DESTROY",
+		"CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_ORIGINATE", "CHANNEL_UUID",
+		"CHANNEL_OUTGOING", "CHANNEL_STATE", "CHANNEL_UNPARK", "DETECTED_SPEECH", "NOTALK", "TALK"}
+)
+
+// renderControlSetup is what the driver sends after auth on the inbound
+// control connection, one command per string (each ends in the blank
+// line): the subscription, then the filters.
+func renderControlSetup() []string {
+	out := []string{"event plain " + strings.Join(controlEvents, " ") + "\n\n"}
+	for _, f := range controlFilters {
+		out = append(out, "filter "+f[0]+" "+f[1]+"\n\n")
+	}
+	return out
+}
+
+// renderCallSetup is what the driver sends on an outbound socket after
+// "connect": linger first (so that a hang-up from now on still delivers
+// CHANNEL_HANGUP_COMPLETE before FreeSWITCH closes), then myevents
+// (events of this call only), the playback and recording events myevents
+// lacks, and nixevent for the myevents events hotline does not map.
+func renderCallSetup(linger time.Duration) []string {
+	return []string{
+		"linger " + strconv.Itoa(int((linger+time.Second-1)/time.Second)) + "\n\n",
+		"myevents\n\n",
+		"event plain " + strings.Join(callEvents, " ") + "\n\n",
+		"nixevent " + strings.Join(callNix, " ") + "\n\n",
+	}
 }

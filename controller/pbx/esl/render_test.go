@@ -14,7 +14,7 @@ import (
 	"github.com/hotline-cc/hotline/controller/pbx"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/render.golden")
+var update = flag.Bool("update", false, "rewrite testdata/render.golden and testdata/session.golden")
 
 var renderCases = []struct {
 	name string
@@ -47,6 +47,51 @@ var renderCases = []struct {
 	{"StopRecording", pbx.StopRecording{Name: "call-1"}, renderEnv{RecordingDir: "/rec", Channel: "c1", Format: "wav"}},
 	{"Hold", pbx.Hold{Channel: "c1"}, renderEnv{}},
 	{"Unhold", pbx.Unhold{Channel: "c1"}, renderEnv{}},
+	// Over the call's own outbound socket: sendmsg without a UUID.
+	{"Outbound/Answer", pbx.Answer{Channel: "c1"}, renderEnv{Outbound: true}},
+	{"Outbound/Ring", pbx.Ring{Channel: "c1"}, renderEnv{Outbound: true}},
+	{"Outbound/Hangup", pbx.Hangup{Channel: "c1", Reason: "busy"}, renderEnv{Outbound: true}},
+	{"Outbound/Play", pbx.Play{Channel: "c1", ID: "pb-3", Media: []string{"digits:7"}}, renderEnv{Outbound: true}},
+	{"Outbound/StartMOH", pbx.StartMOH{Channel: "c1"}, renderEnv{Outbound: true}},
+}
+
+// TestSessionSetupGolden pins the exact bytes the driver sends to set a
+// connection up: the control connection's subscription and filters
+// (inbound mode) and an outbound call socket's linger, myevents, event
+// and nixevent.
+func TestSessionSetupGolden(t *testing.T) {
+	var b strings.Builder
+	for _, m := range renderControlSetup() {
+		fmt.Fprintf(&b, "%-8s %s\n", "control", strconv.Quote(m))
+		if err := checkMessage(strings.TrimSuffix(m, "\n\n")); err != nil {
+			t.Errorf("control set-up %q fails the framing check: %v", m, err)
+		}
+	}
+	for _, m := range renderCallSetup(callLinger) {
+		fmt.Fprintf(&b, "%-8s %s\n", "call", strconv.Quote(m))
+		if err := checkMessage(strings.TrimSuffix(m, "\n\n")); err != nil {
+			t.Errorf("call set-up %q fails the framing check: %v", m, err)
+		}
+	}
+	golden(t, "session.golden", b.String())
+}
+
+// golden compares got with testdata/name, rewriting it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s\n--- got\n%s--- want\n%s", path, got, want)
+	}
 }
 
 // TestRenderGolden pins the exact bytes of every command; each message is
@@ -68,19 +113,7 @@ func TestRenderGolden(t *testing.T) {
 			}
 		}
 	}
-	path := filepath.Join("testdata", "render.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("render output differs from %s\n--- got\n%s--- want\n%s", path, b.String(), want)
-	}
+	golden(t, "render.golden", b.String())
 }
 
 func TestRenderCoversEveryCommand(t *testing.T) {

@@ -42,6 +42,16 @@ type Harness interface {
 	RecordingFile(name pbx.RecordingName, format string) string
 }
 
+// ReplyDelayer is an optional Harness capability: a switch whose replies
+// can be held back. With it, RepliesMatchCommands also lets commands time
+// out before their reply and checks that the late reply reaches nobody
+// else.
+type ReplyDelayer interface {
+	// DelayReplies makes the switch wait d before handling each command
+	// (keeping their order) until restore is called.
+	DelayReplies(t *testing.T, d time.Duration) (restore func())
+}
+
 // CallSpec describes one test call.
 type CallSpec struct {
 	Service string // the dialled service number
@@ -103,6 +113,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("HangupFromCaller", s.hangupFromCaller)
 	t.Run("LinkDropResync", s.linkDrop)
 	t.Run("ConcurrentCalls", s.concurrent)
+	t.Run("RepliesMatchCommands", s.repliesMatch)
 }
 
 type suite struct {
@@ -526,4 +537,72 @@ func (s *suite) oneCall(ctx context.Context, t *testing.T, spec CallSpec) error 
 		return fmt.Errorf("caller %s: %w", spec.Caller, err)
 	}
 	return nil
+}
+
+// repliesMatch checks that every command gets its own reply: commands
+// whose outcomes differ (a live channel: success; a channel that does
+// not exist: ErrNotFound) run concurrently, and, when the harness can
+// delay replies, right after a command that timed out waiting for its
+// reply.
+func (s *suite) repliesMatch(t *testing.T) {
+	ctx := ctxFor(t)
+	ch, call, from := s.inbound(t, ctx, CallSpec{Service: "10000", Caller: s.callerNumber()})
+	s.do(t, ctx, pbx.Answer{Channel: ch})
+	s.expect(t, ctx, &from, "ChannelAnswered", is(pbx.ChannelAnswered, ch))
+	gone := pbx.ChannelID(s.id("gone"))
+	type attempt struct {
+		cmd  pbx.Command
+		live bool // true: must succeed; false: must be ErrNotFound
+	}
+	liveCmd := func(i int) attempt {
+		if i%2 == 0 {
+			return attempt{pbx.Hold{Channel: ch}, true}
+		}
+		return attempt{pbx.Unhold{Channel: ch}, true}
+	}
+	goneCmd := attempt{pbx.Answer{Channel: gone}, false}
+	check := func(what string, a attempt, err error) {
+		t.Helper()
+		switch {
+		case a.live && err != nil:
+			t.Errorf("%s: %T on live channel %s = %v, want success (did it get the reply of another command?)", what, a.cmd, ch, err)
+		case !a.live && !errorIs(err, pbx.ErrNotFound):
+			t.Errorf("%s: %T on channel %s that does not exist = %v, want ErrNotFound (did it get the reply of another command?)", what, a.cmd, gone, err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	for i := range 32 {
+		a := goneCmd
+		if i%4 != 3 {
+			a = liveCmd(i)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			check(fmt.Sprintf("concurrent command %d", i), a, s.d.Do(ctx, a.cmd))
+		}()
+	}
+	wg.Wait()
+
+	if rd, ok := s.h.(ReplyDelayer); ok {
+		const delay, deadline = 300 * time.Millisecond, 50 * time.Millisecond
+		restore := rd.DelayReplies(t, delay)
+		for _, pair := range [][2]attempt{{liveCmd(0), goneCmd}, {goneCmd, liveCmd(1)}} {
+			tctx, cancel := context.WithTimeout(ctx, deadline)
+			err := s.d.Do(tctx, pair[0].cmd)
+			cancel()
+			if err == nil {
+				t.Errorf("%T with a %s deadline succeeded although the switch replies after %s", pair[0].cmd, deadline, delay)
+			}
+			check(fmt.Sprintf("%T after a %T that timed out", pair[1].cmd, pair[0].cmd), pair[1], s.d.Do(ctx, pair[1].cmd))
+		}
+		restore()
+	}
+
+	s.do(t, ctx, pbx.Hangup{Channel: ch})
+	s.expect(t, ctx, &from, "ChannelHungup", is(pbx.ChannelHungup, ch))
+	if err := call.Wait(ctx); err != nil {
+		t.Errorf("caller: %v", err)
+	}
 }

@@ -65,7 +65,24 @@ func (ch *channel) setVar(name, value string) {
 	ch.vars = append(ch.vars, esl.Header{Name: name, Value: value})
 }
 
-// eventData adds what switch_channel_event_set_data adds.
+// extendedEvents are the events switch_channel_event_set_extended_data
+// adds the channel's variables to (switch_channel.c); others (DTMF,
+// CHANNEL_STATE, CHANNEL_HOLD...) carry them only with verbose_events.
+var extendedEvents = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`CHANNEL_CREATE CHANNEL_ORIGINATE CHANNEL_UUID CHANNEL_ANSWER CHANNEL_PARK
+		CHANNEL_UNPARK CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_HANGUP
+		CHANNEL_HANGUP_COMPLETE REQUEST_PARAMS CHANNEL_DATA CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE
+		CHANNEL_DESTROY SESSION_HEARTBEAT API RECORD_START RECORD_STOP PLAYBACK_START PLAYBACK_STOP CALL_UPDATE
+		MEDIA_BUG_START MEDIA_BUG_STOP CUSTOM`) {
+		m[n] = true
+	}
+	return m
+}()
+
+// eventData adds what switch_channel_event_set_data adds: the basic
+// channel data, and the variables for extendedEvents (or all events when
+// the channel has verbose_events=true).
 func (ch *channel) eventData(e *event) {
 	answer := "ringing"
 	if ch.answered {
@@ -95,6 +112,9 @@ func (ch *channel) eventData(e *event) {
 	e.add("Caller-Context", ch.context)
 	e.add("Caller-Channel-Name", ch.name)
 	e.add("Caller-Channel-Created-Time", strconv.FormatInt(ch.created.UnixMicro(), 10))
+	if !extendedEvents[e.name] && !strings.EqualFold(ch.vars.Get("verbose_events"), "true") {
+		return
+	}
 	for _, v := range ch.vars {
 		e.add("variable_"+v.Name, v.Value)
 	}
@@ -161,6 +181,7 @@ func (s *Server) hangupLocked(ch *channel, cause string) {
 	ch.setVar("hangup_cause", cause)
 	ch.setVar("hangup_cause_q850", strconv.Itoa(q850[cause]))
 	ch.fire("CHANNEL_HANGUP", "Hangup-Cause", cause)
+	s.socketsHangup(ch)
 	for p := range ch.recs {
 		ch.stopRecording(p)
 	}
@@ -174,10 +195,11 @@ func (s *Server) hangupLocked(ch *channel, cause string) {
 	ch.fire("CHANNEL_DESTROY")
 	delete(s.channels, ch.uuid)
 	close(ch.ended)
+	s.socketsLinger(ch)
 }
 
 var q850 = map[string]int{"NORMAL_CLEARING": 16, "USER_BUSY": 17, "NO_ANSWER": 19, "NORMAL_CIRCUIT_CONGESTION": 34,
-	"ORIGINATOR_CANCEL": 487, "SYSTEM_SHUTDOWN": 41, "MANAGER_REQUEST": 16, "NO_USER_RESPONSE": 18}
+	"ORIGINATOR_CANCEL": 487, "SYSTEM_SHUTDOWN": 41, "NORMAL_TEMPORARY_FAILURE": 41, "MANAGER_REQUEST": 16, "NO_USER_RESPONSE": 18}
 
 func (s *Server) unbridge(ch *channel) {
 	o := ch.bridged
@@ -673,6 +695,12 @@ type CallSpec struct {
 	// HangupAfter: the caller hangs up this long after its last keys (or
 	// the answer); zero waits for the far end.
 	HangupAfter time.Duration
+	// Socket, when set, makes the dialplan hand the call to the socket
+	// application with these arguments (outbound mode), e.g.
+	// "127.0.0.1:8084 async full", instead of parking it for an inbound
+	// listener (which sets hotline=true, as freeswitch-conf's park
+	// dialplan does).
+	Socket string
 }
 
 // Call is the caller's side of an inbound call.
@@ -684,7 +712,8 @@ type Call struct {
 }
 
 // PlaceCall makes a call arrive for spec.Service: CHANNEL_CREATE, then
-// the dialplan's park (CHANNEL_EXECUTE, CHANNEL_PARK).
+// the dialplan's park (CHANNEL_EXECUTE, CHANNEL_PARK), or with
+// spec.Socket the socket application (outbound mode).
 func (s *Server) PlaceCall(spec CallSpec) *Call {
 	c := &Call{UUID: esl.NewUUID(), done: make(chan struct{})}
 	s.mu.Lock()
@@ -692,9 +721,16 @@ func (s *Server) PlaceCall(spec CallSpec) *Call {
 	c.ch = ch
 	ch.setVar("hangup_after_bridge", "false")
 	ch.setVar("park_after_bridge", "true")
+	if spec.Socket == "" {
+		ch.setVar("hotline", "true")
+	}
 	ch.callstate = "RINGING"
 	ch.fire("CHANNEL_CREATE")
-	ch.park()
+	if spec.Socket != "" {
+		s.startSocketApp(ch, spec.Socket)
+	} else {
+		ch.park()
+	}
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {

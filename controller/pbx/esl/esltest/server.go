@@ -27,10 +27,24 @@
 //     as the event body (api_exec with bg=1).
 //   - "sendmsg UUID": "+OK" when the session exists (the message is queued
 //     on it), "-ERR invalid session id [UUID]" otherwise.
-//   - "event plain NAMES|ALL": "+OK event listener enabled plain";
-//     "noevents": "+OK events nixed"; "filter H V": "+OK filter added.
-//     [H]=[V]"; "exit": "+OK bye" then disconnect-notice and close;
-//     "linger" on an inbound listener: "-ERR not controlling a session".
+//   - "event plain NAMES|ALL": "+OK event listener enabled plain" ("-ERR
+//     no keywords supplied" when no name is known); "nixevent NAMES":
+//     "+OK events nixed", a name nixed after ALL leaves every other event
+//     on; "noevents": "+OK no longer listening for events" ("-ERR not
+//     listening for events"); "exit": "+OK bye" then disconnect-notice
+//     and close; "linger [SECS]"/"nolinger" on an inbound listener: "-ERR
+//     not controlling a session" (commands.go; outbound sockets:
+//     outbound.go).
+//   - "filter H V" / "filter add H V": "+OK filter added. [H]=[V]";
+//     "filter delete H [V]" / "filter delete all": "+OK filter deleted.
+//     [H][V]". With filters set, an event goes to the listener only if a
+//     filter's header is present with its value (compared without case;
+//     "/regex/" values match as a regular expression), and none of the
+//     "-value" filters matches it (event_handler).
+//   - Channel events carry the channel's variables (variable_NAME) only
+//     for the events switch_channel_event_set_extended_data lists
+//     (CHANNEL_PARK, CHANNEL_ANSWER, PLAYBACK_*, RECORD_*...), not DTMF,
+//     unless the channel has verbose_events=true.
 //   - Events: "Content-Length: N\nContent-Type: text/event-plain\n\n" then
 //     the event serialized as switch_event_serialize (switch_event.c)
 //     does: "Name: value\n" per header, values URL-encoded by
@@ -44,15 +58,17 @@
 //     done or break. RECORD_START/STOP carry Record-File-Path
 //     (switch_ivr_async.c).
 //
-// The simulation (calls.go) places inbound calls that the dialplan parks,
+// The simulation (calls.go) places inbound calls that the dialplan parks
+// (setting hotline=true, as freeswitch-conf does) or hands to the socket
+// application (CallSpec.Socket, outbound mode, outbound.go),
 // answers originates to "user/agent..." after a ring (each user's delay,
 // or never, set with Options.Agents or SetAgent), plays with realistic
 // durations, sends DTMF (after the answer, or in the middle of a given
 // prompt: CallSpec.KeysOnPrompt), bridges, records real WAV files as long
 // as the recording ran and hangs up from either side, firing events in
 // FreeSWITCH's order. Faults on
-// demand: DropLinks, Disconnect, SetReplyDelay, SetInterleave, SendRaw,
-// SetACLReject.
+// demand: DropLinks, DropCallSockets, Disconnect, SetReplyDelay,
+// SetInterleave, SendRaw, SetACLReject.
 package esltest
 
 import (
@@ -156,22 +172,41 @@ func (s *Server) Close() {
 
 // --- faults ------------------------------------------------------------
 
-// DropLinks cuts every connection abruptly (no disconnect-notice), as a
-// network failure would. Calls stay up.
+// DropLinks cuts every inbound connection (to port 8021) abruptly (no
+// disconnect-notice), as a network failure would. Calls stay up, and so
+// do the outbound sockets of calls (see DropCallSockets).
 func (s *Server) DropLinks() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for l := range s.listeners {
-		l.nc.Close()
+		if l.session == nil {
+			l.nc.Close()
+		}
 	}
 }
 
-// Disconnect sends each listener the goodbye disconnect-notice and closes.
+// DropCallSockets cuts every outbound call socket abruptly. As in
+// FreeSWITCH, each such call leaves the socket application and goes on
+// with the dialplan, which hangs it up (freeswitch-conf).
+func (s *Server) DropCallSockets() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for l := range s.listeners {
+		if l.session != nil {
+			l.nc.Close()
+		}
+	}
+}
+
+// Disconnect sends each inbound listener the goodbye disconnect-notice
+// and closes.
 func (s *Server) Disconnect() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for l := range s.listeners {
-		l.goodbye()
+		if l.session == nil {
+			l.goodbye()
+		}
 	}
 }
 
@@ -204,19 +239,32 @@ func (s *Server) SendRaw(b []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for l := range s.listeners {
-		if l.authed {
+		if l.authed && l.session == nil {
 			l.enqueue(b)
 		}
 	}
 }
 
-// Listeners is the number of authenticated connections.
+// Listeners is the number of authenticated inbound connections.
 func (s *Server) Listeners() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for l := range s.listeners {
-		if l.authed {
+		if l.authed && l.session == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// CallSockets is the number of outbound call sockets open.
+func (s *Server) CallSockets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for l := range s.listeners {
+		if l.session != nil {
 			n++
 		}
 	}
@@ -229,14 +277,28 @@ type listener struct {
 	s      *Server
 	nc     net.Conn
 	authed bool
-	all    bool
-	subs   map[string]bool
-	filter map[string][]string
+
+	// Guarded by Server.mu: the listener's event_list, filters and the
+	// outbound-mode flags (mod_event_socket.c's listener_t).
+	events   bool            // LFLAG_EVENTS
+	all      bool            // event_list[ALL]
+	subs     map[string]bool // names subscribed while all is false
+	except   map[string]bool // names nixed while all is true
+	filters  []filter        // in the order added; duplicates kept
+	session  *channel        // outbound mode: the call this socket controls
+	full     bool            // outbound "full": api, event, linger... allowed
+	async    bool
+	myevents bool
+	linger   bool
+	lingerS  int  // seconds, -1: until the client closes
+	gone     bool // no more events: disconnected or lingered out
 
 	qmu  sync.Mutex
 	q    [][]byte
 	qc   *sync.Cond
 	done bool
+
+	enqueueHook func([]byte) // tests: takes the frames instead of the socket
 }
 
 func (s *Server) accept() {
@@ -246,8 +308,7 @@ func (s *Server) accept() {
 		if err != nil {
 			return
 		}
-		l := &listener{s: s, nc: nc, subs: map[string]bool{}, filter: map[string][]string{}}
-		l.qc = sync.NewCond(&l.qmu)
+		l := newListener(s, nc)
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -286,6 +347,10 @@ func (s *Server) heartbeat() {
 
 // enqueue appends one frame to the listener's output, kept in order.
 func (l *listener) enqueue(b []byte) {
+	if l.enqueueHook != nil {
+		l.enqueueHook(b)
+		return
+	}
 	l.qmu.Lock()
 	if !l.done {
 		l.q = append(l.q, b)
@@ -303,6 +368,7 @@ func (l *listener) writer() {
 		}
 		if len(l.q) == 0 {
 			l.qmu.Unlock()
+			l.nc.Close() // close_socket after the last frame
 			return
 		}
 		batch := l.q
@@ -326,10 +392,17 @@ func (l *listener) finish() {
 	l.qmu.Unlock()
 }
 
-// goodbye queues the disconnect-notice and closes after it is written.
+// goodbye queues the disconnect-notice (send_disconnect: with
+// Controlled-Session-UUID and Content-Disposition on an outbound socket)
+// and closes after it is written.
 func (l *listener) goodbye() {
 	const msg = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
-	l.enqueue([]byte(fmt.Sprintf("Content-Type: text/disconnect-notice\nContent-Length: %d\n\n%s", len(msg), msg)))
+	if l.session != nil {
+		l.enqueue([]byte(fmt.Sprintf("Content-Type: text/disconnect-notice\nControlled-Session-UUID: %s\nContent-Disposition: disconnect\nContent-Length: %d\n\n%s",
+			l.session.uuid, len(msg), msg)))
+	} else {
+		l.enqueue([]byte(fmt.Sprintf("Content-Type: text/disconnect-notice\nContent-Length: %d\n\n%s", len(msg), msg)))
+	}
 	l.finish()
 }
 
@@ -348,7 +421,12 @@ func (l *listener) serve(rude bool) {
 		return
 	}
 	l.enqueue([]byte("Content-Type: auth/request\n\n"))
-	br := bufio.NewReader(l.nc)
+	l.commands(bufio.NewReader(l.nc))
+}
+
+// commands reads and handles commands until the socket ends or a
+// command ends the listener.
+func (l *listener) commands(br *bufio.Reader) {
 	for {
 		cmd, hdrs, err := readCommand(br)
 		if err != nil {
@@ -423,107 +501,6 @@ func (l *listener) interleaveLocked() {
 	l.s.mu.Unlock()
 }
 
-// handle runs one command and reports whether the listener goes on.
-func (l *listener) handle(cmd string, hdrs esl.Headers) bool {
-	lower := strings.ToLower(cmd)
-	if strings.HasPrefix(lower, "exit") {
-		l.reply("+OK bye")
-		l.goodbye()
-		return false
-	}
-	if !l.authed {
-		if pass, ok := strings.CutPrefix(cmd, "auth "); ok {
-			if pass == l.s.opts.Password {
-				l.s.mu.Lock()
-				l.authed = true
-				l.s.mu.Unlock()
-				l.reply("+OK accepted")
-				return true
-			}
-			l.reply("-ERR invalid")
-			l.goodbye()
-			return false
-		}
-		l.reply("-ERR invalid")
-		return true
-	}
-	switch {
-	case strings.HasPrefix(lower, "event "):
-		f := strings.Fields(cmd)
-		if len(f) < 3 || f[1] != "plain" {
-			l.reply("-ERR no keywords supplied")
-			return true
-		}
-		l.s.mu.Lock()
-		for _, n := range f[2:] {
-			if n == "ALL" {
-				l.all = true
-			}
-			l.subs[n] = true
-		}
-		l.s.mu.Unlock()
-		l.reply("+OK event listener enabled plain")
-	case lower == "noevents":
-		l.s.mu.Lock()
-		l.all, l.subs = false, map[string]bool{}
-		l.s.mu.Unlock()
-		l.reply("+OK events nixed")
-	case strings.HasPrefix(lower, "filter "):
-		f := strings.SplitN(strings.TrimSpace(cmd[7:]), " ", 2)
-		if len(f) != 2 {
-			l.reply("-ERR invalid syntax")
-			return true
-		}
-		l.s.mu.Lock()
-		l.filter[f[0]] = append(l.filter[f[0]], f[1])
-		l.s.mu.Unlock()
-		l.reply("+OK filter added. [" + f[0] + "]=[" + f[1] + "]")
-	case strings.HasPrefix(lower, "linger"):
-		l.reply("-ERR not controlling a session")
-	case strings.HasPrefix(lower, "api "):
-		out := l.s.api(cmd[4:])
-		l.interleaveLocked()
-		l.enqueue([]byte(fmt.Sprintf("Content-Type: api/response\nContent-Length: %d\n\n%s", len(out), out)))
-	case strings.HasPrefix(lower, "bgapi "):
-		id := hdrs.Get("Job-UUID")
-		if id == "" {
-			id = esl.NewUUID()
-		}
-		l.interleaveLocked()
-		l.enqueue([]byte("Content-Type: command/reply\nReply-Text: +OK Job-UUID: " + id + "\nJob-UUID: " + id + "\n\n"))
-		l.s.wg.Add(1)
-		go func() {
-			defer l.s.wg.Done()
-			out := l.s.api(cmd[6:])
-			name, arg, _ := strings.Cut(cmd[6:], " ")
-			l.s.mu.Lock()
-			e := l.s.newEvent("BACKGROUND_JOB", nil)
-			e.add("Job-UUID", id)
-			e.add("Job-Owner-UUID", "")
-			e.add("Job-Command", name)
-			if arg != "" {
-				e.add("Job-Command-Arg", arg)
-			}
-			e.body = out
-			l.s.fire(e)
-			l.s.mu.Unlock()
-		}()
-	case strings.HasPrefix(lower, "sendmsg"):
-		uuid := strings.TrimSpace(cmd[7:])
-		if uuid == "" {
-			uuid = hdrs.Get("session-id")
-		}
-		if l.s.sendmsg(uuid, hdrs) {
-			l.reply("+OK")
-		} else {
-			l.reply("-ERR invalid session id [" + uuid + "]")
-		}
-	default:
-		l.reply("-ERR command not found")
-	}
-	return true
-}
-
 // --- events ------------------------------------------------------------
 
 type event struct {
@@ -571,7 +548,7 @@ func (s *Server) fire(e *event) {
 	}
 	var frame []byte
 	for l := range s.listeners {
-		if !l.authed || !(l.all || l.subs[e.name]) || !l.passes(e) {
+		if !l.authed || !l.wants(e) {
 			continue
 		}
 		if frame == nil {
@@ -581,23 +558,14 @@ func (s *Server) fire(e *event) {
 	}
 }
 
-func (l *listener) passes(e *event) bool {
-	if len(l.filter) == 0 {
-		return true
-	}
-	for name, vals := range l.filter {
-		v := e.hdrs.Get(name)
-		for _, want := range vals {
-			if v == want {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // serialize is switch_event_serialize inside mod_event_socket's frame.
 func serialize(e *event) []byte {
+	body := serializeEvent(e)
+	return []byte(fmt.Sprintf("Content-Length: %d\nContent-Type: text/event-plain\n\n%s", len(body), body))
+}
+
+// serializeEvent is switch_event_serialize with encoding on.
+func serializeEvent(e *event) string {
 	var b strings.Builder
 	for _, h := range e.hdrs {
 		v := esl.URLEncode(h.Value)
@@ -614,6 +582,5 @@ func serialize(e *event) []byte {
 	} else {
 		b.WriteByte('\n')
 	}
-	body := b.String()
-	return []byte(fmt.Sprintf("Content-Length: %d\nContent-Type: text/event-plain\n\n%s", len(body), body))
+	return b.String()
 }

@@ -3,6 +3,7 @@ module github.com/hotline-cc/hotline
 go 1.26.8
 
 require (
+	github.com/expr-lang/expr v1.17.7
 	github.com/gorilla/websocket v1.5.3
 	github.com/jmoiron/sqlx v1.4.0
 	github.com/lib/pq v1.12.3

@@ -60,7 +60,7 @@ find_go() {
 
 install_apt() {
 	local missing=() p
-	for p in sip-tester debootstrap postgresql sox espeak-ng make gcc libc6-dev ca-certificates curl; do
+	for p in sip-tester debootstrap postgresql sox espeak-ng graphviz make gcc libc6-dev ca-certificates curl; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then

@@ -62,6 +62,7 @@ HOTLINE_API_TOKEN, HOTLINE_DATABASE_URL.`,
 		newACDCmd,
 		newStaffingCmd,
 		newLoadCmd,
+		newIVRCmd,
 		newNoticeCmd,
 	} {
 		root.AddCommand(newCmd(g))

@@ -47,10 +47,30 @@ const (
 	// ReleasedNoInput: no key within the no-input time; the flow said
 	// goodbye and the call is to be released.
 	ReleasedNoInput
+	// Transferred: the flow transferred the call to a number or service.
+	Transferred
+	// Released: the flow said goodbye and released the call for a reason
+	// other than no input (e.g. the invalid-entry limit).
+	Released
 )
 
+var outcomeNames = [...]string{"abandoned", "contained", "to_agent", "released_no_input", "transferred", "released"}
+
 func (o Outcome) String() string {
-	return [...]string{"abandoned", "contained", "to_agent", "released_no_input"}[o]
+	if o < 0 || int(o) >= len(outcomeNames) {
+		return "unknown"
+	}
+	return outcomeNames[o]
+}
+
+// ParseOutcome returns the outcome named s (as String gives it).
+func ParseOutcome(s string) (Outcome, bool) {
+	for i, n := range outcomeNames {
+		if n == s {
+			return Outcome(i), true
+		}
+	}
+	return 0, false
 }
 
 // Prompts of the 10000 main menu, as sound names.

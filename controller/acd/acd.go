@@ -6,17 +6,23 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
-// Offer asks a call to ring an agent.
+// Offer asks a call to ring an agent: the agent is RESERVED for it. For a
+// callback, Callback is set and the offer goes to the callback handler
+// (SetCallbackHandler) instead of a Waiting's Offer.
 type Offer struct {
 	Call        CallID
+	Queue       QueueID
 	Agent       AgentID
 	AgentName   string
 	Endpoint    string
 	RingTimeout time.Duration
+	Callback    *CallbackOffer
 }
 
 // Waiting is a call waiting in a queue.
@@ -25,12 +31,33 @@ type Waiting struct {
 	Queue      QueueID
 	ContactID  int64
 	Priority   int       // higher goes first
-	EnqueuedAt time.Time // the place in line; kept across re-queues and restarts
+	EnqueuedAt time.Time // the place in line; kept across re-queues, overflow and restarts
+	// Skills the call itself requires, skill → minimum level (1-10), on
+	// top of its queue's (the higher level wins). The IVR may set them.
+	Skills map[string]int
 	// Offer is called on the ACD goroutine when an agent is reserved for
 	// the call. It must not block.
 	Offer func(Offer)
+	// OnMaxWait, if set, is called on the ACD goroutine when the call has
+	// waited its queue's max_wait. It must not block. Without it nothing
+	// happens at max_wait.
+	OnMaxWait func(MaxWaitNotice)
+	// OnOverflow, if set, is called on the ACD goroutine for every
+	// overflow step applied to the call. It must not block.
+	OnOverflow func(OverflowNotice)
 
 	offering AgentID
+	seq      uint64    // order of Enqueue: the last tie-break in line
+	alts     []Request // who may take the call: alts[0], else any other
+	step     int       // next overflow step of the call's current queue
+	minLevel int       // overflow's cap on required levels (0: none)
+	added    map[string]int
+	visited  []QueueID // queues the call overflowed from
+	gen      uint64    // bumped when the call's timers are rescheduled
+	maxDone  bool      // max_wait announced
+	leaving  bool      // max_wait released it: no more offers
+	cb       *callbackState
+	offerGen uint64 // bumped on every offer (callback dial deadline)
 }
 
 // QueueConfig is one queue's routing configuration.
@@ -40,10 +67,25 @@ type QueueConfig struct {
 	Router      Router
 	RingTimeout time.Duration
 	WrapUp      time.Duration
+	// WrapUpMaxExtension is how much after-call work an agent may add,
+	// in all, after a call of this queue (0: none).
+	WrapUpMaxExtension time.Duration
+	// Skills every call of the queue requires: skill → minimum level.
+	Skills map[string]int
+	// Overflow steps by time in queue, After strictly increasing.
+	Overflow []OverflowStep
+	// MaxWait, if set, is the longest a caller waits before the call is
+	// told (Waiting.OnMaxWait) what to do instead.
+	MaxWait *MaxWait
+	// Callback is the retry policy for callbacks of the queue.
+	Callback CallbackPolicy
+	// AHT is the handle time the queue's expected-wait estimate starts
+	// from (0: DefaultAHT); live calls refine it (Estimate).
+	AHT time.Duration
 }
 
 // AgentChange is one agent state change, handed to the Journal in the
-// order the ACD made them.
+// order the ACD made them. From → To is always a legal transition.
 type AgentChange struct {
 	Agent     AgentID
 	From, To  State
@@ -66,39 +108,49 @@ type ACD struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	cbHandler atomic.Pointer[func(Offer)]
+
 	// owned by the Run goroutine
-	queues  map[QueueID]*queue
-	agents  map[AgentID]*Agent
-	order   []*Agent // stable iteration order for listings
-	pool    *Pool    // the READY agents, indexed for routing
-	aging   Aging    // line order: priority callers go ahead, nobody starves
-	journal Journal
-	byCall  map[CallID]*Waiting
+	queues    map[QueueID]*queue
+	agents    map[AgentID]*Agent
+	order     []*Agent // stable iteration order for listings
+	pool      *Pool    // the READY agents, indexed for routing
+	aging     Aging    // line order: priority callers go ahead, nobody starves
+	journal   Journal
+	cbJournal CallbackJournal
+	line      []*Waiting // every queue's calls, first in line first
+	seq       uint64
+	byCall    map[CallID]*Waiting // calls in line
+	callbacks map[int64]*Waiting  // live callbacks, in line or not
+	timers    timerHeap
+	timerSeq  uint64
+	ewts      map[QueueID]*EWT // per queue, fed by live events (estimate.go)
 }
 
 type queue struct {
-	cfg     QueueConfig
-	waiting []*Waiting
+	cfg QueueConfig
 }
 
 // New creates an ACD with its queues and agents (as restored from the
 // store: their states survive a restart).
 func New(queues []QueueConfig, agents []Agent, journal Journal, log *slog.Logger) *ACD {
 	a := &ACD{
-		reqs:    make(chan func(), 256),
-		stopped: make(chan struct{}),
-		log:     log,
-		now:     time.Now,
-		queues:  map[QueueID]*queue{},
-		agents:  map[AgentID]*Agent{},
-		journal: journal,
-		byCall:  map[CallID]*Waiting{},
-		aging:   DefaultAging(),
+		reqs:      make(chan func(), 256),
+		stopped:   make(chan struct{}),
+		log:       log,
+		now:       time.Now,
+		queues:    map[QueueID]*queue{},
+		agents:    map[AgentID]*Agent{},
+		journal:   journal,
+		byCall:    map[CallID]*Waiting{},
+		callbacks: map[int64]*Waiting{},
+		aging:     DefaultAging(),
 	}
 	for _, q := range queues {
 		if q.Router == nil {
 			q.Router = LongestIdleRouter{}
 		}
+		q.Callback = q.Callback.withDefaults()
 		a.queues[q.ID] = &queue{cfg: q}
 	}
 	for i := range agents {
@@ -106,6 +158,8 @@ func New(queues []QueueConfig, agents []Agent, journal Journal, log *slog.Logger
 		if ag.Queues == nil {
 			ag.Queues = map[QueueID]bool{}
 		}
+		ag.Queues = maps.Clone(ag.Queues)
+		ag.Skills = maps.Clone(ag.Skills)
 		a.agents[ag.ID] = &ag
 		a.order = append(a.order, &ag)
 	}
@@ -117,12 +171,28 @@ func New(queues []QueueConfig, agents []Agent, journal Journal, log *slog.Logger
 // Run owns the ACD state until ctx ends.
 func (a *ACD) Run(ctx context.Context) error {
 	defer close(a.stopped)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var armed time.Time // when timer is due; zero: stopped
 	for {
+		if next, ok := a.nextTimer(); ok {
+			if !next.Equal(armed) {
+				timer.Reset(max(next.Sub(a.now()), 0))
+				armed = next
+			}
+		} else if !armed.IsZero() {
+			timer.Stop()
+			armed = time.Time{}
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case f := <-a.reqs:
 			f()
+		case <-timer.C:
+			armed = time.Time{}
+			a.fireDue()
 		}
 	}
 }
@@ -150,32 +220,51 @@ func (a *ACD) do(ctx context.Context, f func() error) error {
 // Enqueue puts a call in line. It is offered to agents as they free up.
 func (a *ACD) Enqueue(ctx context.Context, w Waiting) error {
 	return a.do(ctx, func() error {
-		q := a.queues[w.Queue]
-		if q == nil {
+		if a.queues[w.Queue] == nil {
 			return fmt.Errorf("acd: unknown queue %q", w.Queue)
+		}
+		if w.Offer == nil {
+			return fmt.Errorf("acd: call %s has no Offer function", w.Call)
 		}
 		if _, dup := a.byCall[w.Call]; dup {
 			return fmt.Errorf("acd: call %s is already queued", w.Call)
 		}
+		if err := checkSkills(w.Skills); err != nil {
+			return fmt.Errorf("acd: call %s: %w", w.Call, err)
+		}
 		wc := w
-		wc.offering = ""
-		q.waiting = append(q.waiting, &wc)
-		slices.SortStableFunc(q.waiting, a.aging.Compare)
-		a.byCall[w.Call] = &wc
-		a.log.Info("call queued", "call", w.Call, "queue", w.Queue, "position", slices.Index(q.waiting, &wc)+1, "waiting", len(q.waiting))
+		wc.Skills = maps.Clone(w.Skills)
+		wc.offering, wc.cb = "", nil
+		a.insert(&wc)
+		a.log.Info("call queued", "call", w.Call, "queue", w.Queue, "position", a.position(&wc), "priority", w.Priority)
 		a.dispatch()
 		return nil
 	})
 }
 
+// checkSkills rejects a skill requirement outside levels 1-10.
+func checkSkills(s map[string]int) error {
+	for _, k := range slices.Sorted(maps.Keys(s)) {
+		if k == "" {
+			return fmt.Errorf("a required skill has no name")
+		}
+		if l := s[k]; l < 1 || l > maxLevel {
+			return fmt.Errorf("skill %s: level %d is not 1-%d", k, l, maxLevel)
+		}
+	}
+	return nil
+}
+
 // Cancel takes a call out of line (the caller hung up or left). An agent
-// ringing for it goes back to READY.
+// reserved or ringing for it goes back to READY.
 func (a *ACD) Cancel(ctx context.Context, call CallID) error {
 	return a.do(ctx, func() error {
 		w := a.remove(call)
-		if w != nil && w.offering != "" {
-			if ag := a.agents[w.offering]; ag != nil && ag.State == Ringing && ag.Call == call {
-				a.set(ag, Ready, "", w.ContactID)
+		if w != nil {
+			a.leftLine(w, true)
+			a.releaseOffer(w)
+			if w.cb != nil {
+				a.finishCallback(w, CallbackCancelled, "cancelled")
 			}
 		}
 		a.dispatch()
@@ -183,29 +272,63 @@ func (a *ACD) Cancel(ctx context.Context, call CallID) error {
 	})
 }
 
-// Answered: the agent answered the offer; the call leaves the queue.
+// releaseOffer puts the agent reserved or ringing for w back to READY.
+func (a *ACD) releaseOffer(w *Waiting) {
+	if w.offering == "" {
+		return
+	}
+	if ag := a.agents[w.offering]; ag != nil && (ag.State == Reserved || ag.State == Ringing) && ag.Call == w.Call {
+		_ = a.set(ag, Ready, "", w.ContactID)
+	}
+	w.offering = ""
+}
+
+// Ringing: the switch reports the agent's phone ringing for the call
+// (RESERVED → RINGING). Reporting it twice is harmless.
+func (a *ACD) Ringing(ctx context.Context, call CallID, agent AgentID) error {
+	return a.do(ctx, func() error {
+		ag := a.agents[agent]
+		if ag == nil {
+			return fmt.Errorf("acd: %w %q", ErrUnknownAgent, agent)
+		}
+		if ag.State == Ringing && ag.Call == call {
+			return nil
+		}
+		if ag.State != Reserved || ag.Call != call {
+			return fmt.Errorf("acd: agent %s ringing for call %s but is %s for %q: %w: %s → %s", agent, call, ag.State, ag.Call, ErrIllegal, ag.State, Ringing)
+		}
+		return a.set(ag, Ringing, "", ag.contact)
+	})
+}
+
+// Answered: the agent answered the offer (from RINGING, or from RESERVED
+// when the switch never reported ringing); the call leaves the queue.
 func (a *ACD) Answered(ctx context.Context, call CallID, agent AgentID) error {
 	return a.do(ctx, func() error {
 		ag := a.agents[agent]
 		if ag == nil {
 			return fmt.Errorf("acd: %w %q", ErrUnknownAgent, agent)
 		}
-		if ag.State != Ringing || ag.Call != call {
-			return fmt.Errorf("acd: agent %s answered call %s but is %s for %q: %w", agent, call, ag.State, ag.Call, ErrIllegal)
+		if (ag.State != Ringing && ag.State != Reserved) || ag.Call != call {
+			return fmt.Errorf("acd: agent %s answered call %s but is %s for %q: %w: %s → %s", agent, call, ag.State, ag.Call, ErrIllegal, ag.State, OnCall)
 		}
-		var contact int64
+		contact := ag.contact
 		if w := a.remove(call); w != nil {
+			a.leftLine(w, false)
 			contact = w.ContactID
+			if w.cb != nil {
+				w.cb.agent = agent // in line until the dial's result comes
+				w.cb.answeredBy = agent
+			}
 		}
 		ag.CallsToday++
-		a.set(ag, OnCall, "", contact)
-		return nil
+		return a.set(ag, OnCall, "", contact)
 	})
 }
 
-// NoAnswer: the agent did not answer (or could not be reached). The agent
-// goes NOT_READY with the reason and the call is offered to the next
-// agent, keeping its place in line.
+// NoAnswer: the agent did not answer (or could not be reached), from
+// RESERVED or RINGING. The agent goes NOT_READY with the reason and the
+// call is offered to the next agent, keeping its place in line.
 func (a *ACD) NoAnswer(ctx context.Context, call CallID, agent AgentID, reason string) error {
 	return a.do(ctx, func() error {
 		ag := a.agents[agent]
@@ -215,83 +338,92 @@ func (a *ACD) NoAnswer(ctx context.Context, call CallID, agent AgentID, reason s
 			contact = w.ContactID
 			if w.offering == agent {
 				w.offering = ""
+				if w.cb != nil {
+					a.setCallbackState(w, CallbackPending, "")
+				}
 			}
 		}
-		if ag != nil && ag.State == Ringing && ag.Call == call {
-			a.set(ag, NotReady, reason, contact)
+		if ag != nil && (ag.State == Ringing || ag.State == Reserved) && ag.Call == call {
+			if err := a.set(ag, NotReady, reason, contact); err != nil {
+				return err
+			}
 		}
 		a.dispatch()
 		return nil
 	})
 }
 
-// Ended: the agent's call is over; after-call work, then READY when the
-// queue's wrap-up time has passed.
+// Hold: the agent put the caller on hold (ON_CALL → ON_HOLD).
+func (a *ACD) Hold(ctx context.Context, agent AgentID) error {
+	return a.request(ctx, agent, func(ag *Agent) error { return a.set(ag, OnHold, "", ag.contact) })
+}
+
+// Unhold: the agent took the caller off hold (ON_HOLD → ON_CALL).
+func (a *ACD) Unhold(ctx context.Context, agent AgentID) error {
+	return a.request(ctx, agent, func(ag *Agent) error {
+		if ag.State != OnHold {
+			return fmt.Errorf("acd: agent %s: %w: %s → %s (not on hold)", ag.ID, ErrIllegal, ag.State, OnCall)
+		}
+		return a.set(ag, OnCall, "", ag.contact)
+	})
+}
+
+// Ended: the agent's call is over (from ON_CALL or ON_HOLD); after-call
+// work, then READY when the queue's wrap-up time has passed.
 func (a *ACD) Ended(ctx context.Context, call CallID, agent AgentID, contactID int64) error {
 	return a.do(ctx, func() error {
 		ag := a.agents[agent]
 		if ag == nil {
 			return fmt.Errorf("acd: %w %q", ErrUnknownAgent, agent)
 		}
-		if ag.Call != call || ag.State != OnCall {
+		if ag.Call != call || (ag.State != OnCall && ag.State != OnHold) {
 			return nil // already moved on (forced state, restart)
 		}
-		ag.TalkToday += a.now().Sub(ag.Since)
-		a.set(ag, AfterCallWork, "", contactID)
+		ag.TalkToday += a.now().Sub(ag.talkSince)
+		a.handled(ag)
+		if err := a.set(ag, AfterCallWork, "", contactID); err != nil {
+			return err
+		}
 		a.startWrapUp(ag, contactID)
+		a.dispatch()
 		return nil
 	})
 }
 
-func (a *ACD) startWrapUp(ag *Agent, contactID int64) {
-	wrap := time.Duration(0)
-	for q := range ag.Queues {
-		if qq := a.queues[q]; qq != nil && qq.cfg.WrapUp > wrap {
-			wrap = qq.cfg.WrapUp
-		}
-	}
-	since := ag.Since
-	time.AfterFunc(wrap, func() {
-		select {
-		case a.reqs <- func() {
-			if ag.State == AfterCallWork && ag.Since.Equal(since) {
-				a.set(ag, Ready, "", contactID)
-				a.dispatch()
-			}
-		}:
-		case <-a.stopped:
-		}
-	})
-}
-
 // AdoptCall tells the ACD, after a restart, that an agent is on a call
-// that survived it.
+// that survived it. An agent whose durable state lagged behind (the
+// change to ON_CALL was not written before the restart) is brought to
+// ON_CALL through legal states, each journalled with reason "adopted".
 func (a *ACD) AdoptCall(ctx context.Context, call CallID, agent AgentID, contactID int64) error {
 	return a.do(ctx, func() error {
 		ag := a.agents[agent]
 		if ag == nil {
 			return fmt.Errorf("acd: %w %q", ErrUnknownAgent, agent)
 		}
-		ag.Call = call
-		if ag.State != OnCall {
-			a.set(ag, OnCall, "", contactID)
+		if ag.State != OnCall && ag.State != OnHold {
+			for _, s := range pathTo(ag.State, OnCall) {
+				if err := a.set(ag, s, "adopted", contactID); err != nil {
+					return err
+				}
+			}
 		}
+		ag.Call, ag.contact = call, contactID
 		return nil
 	})
 }
 
 // ReleaseOrphans puts right, after a restart, agents whose call did not
-// survive it: an agent ringing for an offer that died goes back to READY,
-// an agent on a call that is gone goes to after-call work. onCall lists
-// the agents whose calls were adopted.
+// survive it: an agent reserved or ringing for an offer that died goes
+// back to READY, an agent on a call (or holding one) that is gone goes to
+// after-call work. onCall lists the agents whose calls were adopted.
 func (a *ACD) ReleaseOrphans(ctx context.Context, onCall map[AgentID]bool) error {
 	return a.do(ctx, func() error {
 		for _, ag := range a.order {
 			switch {
-			case ag.State == Ringing:
-				a.set(ag, Ready, "", 0)
-			case ag.State == OnCall && !onCall[ag.ID]:
-				a.set(ag, AfterCallWork, "", 0)
+			case ag.State == Ringing || ag.State == Reserved:
+				_ = a.set(ag, Ready, "", 0)
+			case (ag.State == OnCall || ag.State == OnHold) && !onCall[ag.ID]:
+				_ = a.set(ag, AfterCallWork, "", 0)
 				a.startWrapUp(ag, 0)
 			}
 		}
@@ -302,31 +434,43 @@ func (a *ACD) ReleaseOrphans(ctx context.Context, onCall map[AgentID]bool) error
 
 // Reconcile puts right agents the ACD believes busy with a call that no
 // longer exists (a hang-up event missed, a call goroutine gone): an agent
-// ringing for it goes back to READY, one on it goes to after-call work.
-// live says which calls exist. It returns how many agents it corrected.
+// reserved or ringing for it goes back to READY, one on it (or holding
+// it) goes to after-call work. live says which calls exist. Agents
+// reserved for a callback still in line are left alone: the dial has its
+// own deadline (CallbackPolicy.DialTimeout). It returns how many agents
+// it corrected.
 func (a *ACD) Reconcile(ctx context.Context, live func(CallID) bool) (int, error) {
 	n := 0
 	err := a.do(ctx, func() error {
 		for _, ag := range a.order {
-			if (ag.State != Ringing && ag.State != OnCall) || live(ag.Call) {
+			if !busy(ag.State) || live(ag.Call) {
+				continue
+			}
+			w := a.byCall[ag.Call]
+			if w != nil && w.cb != nil && w.offering == ag.ID {
 				continue
 			}
 			a.log.Warn("agent busy with a call that is gone; correcting", "agent", ag.ID, "state", ag.State, "call", ag.Call)
 			n++
-			if ag.State == Ringing {
-				if w := a.byCall[ag.Call]; w != nil && w.offering == ag.ID {
+			if ag.State == Ringing || ag.State == Reserved {
+				if w != nil && w.offering == ag.ID {
 					w.offering = ""
 				}
-				a.set(ag, Ready, "", 0)
+				_ = a.set(ag, Ready, "", 0)
 				continue
 			}
-			a.set(ag, AfterCallWork, "", 0)
+			_ = a.set(ag, AfterCallWork, "", 0)
 			a.startWrapUp(ag, 0)
 		}
 		a.dispatch()
 		return nil
 	})
 	return n, err
+}
+
+// busy says whether an agent in state s is tied to a call (Agent.Call).
+func busy(s State) bool {
+	return s == Reserved || s == Ringing || s == OnCall || s == OnHold
 }
 
 // Login, Ready, NotReady and Logout change an agent's state on request.
@@ -344,12 +488,15 @@ func (a *ACD) Ready(ctx context.Context, agent AgentID) error {
 	return a.request(ctx, agent, func(ag *Agent) error { return a.change(ag, Ready, "") })
 }
 
-// NotReady makes an agent unavailable for a reason.
+// NotReady makes an agent unavailable for a reason from the reason table
+// (Reasons: its name or its digit); any other reason is refused with an
+// error wrapping ErrUnknownReason.
 func (a *ACD) NotReady(ctx context.Context, agent AgentID, reason string) error {
-	if reason == "" {
-		return fmt.Errorf("acd: not ready needs a reason")
+	r, err := ParseReason(reason)
+	if err != nil {
+		return fmt.Errorf("acd: agent %s: %w", agent, err)
 	}
-	return a.request(ctx, agent, func(ag *Agent) error { return a.change(ag, NotReady, reason) })
+	return a.request(ctx, agent, func(ag *Agent) error { return a.change(ag, NotReady, r.Name) })
 }
 
 // Logout logs an agent out.
@@ -371,15 +518,15 @@ func (a *ACD) request(ctx context.Context, agent AgentID, f func(*Agent) error) 
 	})
 }
 
+// change is a state change an agent (or a supervisor) asked for.
 func (a *ACD) change(ag *Agent, to State, reason string) error {
-	if err := CheckTransition(ag.State, to); err != nil {
-		return fmt.Errorf("acd: agent %s: %w", ag.ID, err)
+	if busy(ag.State) {
+		return fmt.Errorf("acd: agent %s is busy with call %s: %w: %s → %s", ag.ID, ag.Call, ErrIllegal, ag.State, to)
 	}
-	if to == Ringing || to == OnCall {
-		return fmt.Errorf("acd: agent %s: only the ACD puts an agent %s: %w", ag.ID, to, ErrIllegal)
+	if busy(to) {
+		return fmt.Errorf("acd: agent %s: only the ACD puts an agent %s: %w: %s → %s", ag.ID, to, ErrIllegal, ag.State, to)
 	}
-	a.set(ag, to, reason, 0)
-	return nil
+	return a.set(ag, to, reason, 0)
 }
 
 // Agents returns a copy of every agent's live state.
@@ -397,12 +544,13 @@ func (a *ACD) Agents(ctx context.Context) ([]Agent, error) {
 	return out, err
 }
 
-// Waiting returns the calls waiting in a queue, first in line first.
+// Waiting returns the calls (and callbacks, as CallbackCallID) waiting in
+// a queue, first in line first.
 func (a *ACD) Waiting(ctx context.Context, q QueueID) ([]CallID, error) {
 	var out []CallID
 	err := a.do(ctx, func() error {
-		if qq := a.queues[q]; qq != nil {
-			for _, w := range qq.waiting {
+		for _, w := range a.line {
+			if w.Queue == q {
 				out = append(out, w.Call)
 			}
 		}
@@ -411,51 +559,156 @@ func (a *ACD) Waiting(ctx context.Context, q QueueID) ([]CallID, error) {
 	return out, err
 }
 
+// Position returns a waiting call's queue and its 1-based place among
+// that queue's calls, or ok false when it is not in line.
+func (a *ACD) Position(ctx context.Context, call CallID) (q QueueID, pos int, ok bool, err error) {
+	err = a.do(ctx, func() error {
+		if w := a.byCall[call]; w != nil {
+			q, pos, ok = w.Queue, a.position(w), true
+		}
+		return nil
+	})
+	return q, pos, ok, err
+}
+
+// lineCmp orders the line: aging, then order of Enqueue.
+func (a *ACD) lineCmp(x, y *Waiting) int {
+	if c := a.aging.Compare(x, y); c != 0 {
+		return c
+	}
+	switch {
+	case x.seq < y.seq:
+		return -1
+	case x.seq > y.seq:
+		return 1
+	}
+	return 0
+}
+
+// insert puts w in line, builds who may take it and applies the overflow
+// steps already due (a call restored or overflowed with time in queue).
+func (a *ACD) insert(w *Waiting) {
+	a.seq++
+	w.seq = a.seq
+	i := sort.Search(len(a.line), func(i int) bool { return a.lineCmp(a.line[i], w) > 0 })
+	a.line = slices.Insert(a.line, i, w)
+	a.byCall[w.Call] = w
+	a.rebuild(w)
+	a.advance(w, a.now())
+}
+
+// position is w's 1-based place among the calls of its queue.
+func (a *ACD) position(w *Waiting) int {
+	n := 0
+	for _, x := range a.line {
+		if x.Queue == w.Queue {
+			n++
+		}
+		if x == w {
+			return n
+		}
+	}
+	return 0
+}
+
 func (a *ACD) remove(call CallID) *Waiting {
 	w := a.byCall[call]
 	if w == nil {
 		return nil
 	}
 	delete(a.byCall, call)
-	if q := a.queues[w.Queue]; q != nil {
-		q.waiting = slices.DeleteFunc(q.waiting, func(x *Waiting) bool { return x == w })
+	i := sort.Search(len(a.line), func(i int) bool { return a.lineCmp(a.line[i], w) >= 0 })
+	if i < len(a.line) && a.line[i] == w {
+		a.line = slices.Delete(a.line, i, i+1)
+	} else {
+		a.line = slices.DeleteFunc(a.line, func(x *Waiting) bool { return x == w })
 	}
+	w.gen++ // its timers are void
 	return w
 }
 
-// set moves an agent to a state (already checked) and journals it.
-func (a *ACD) set(ag *Agent, to State, reason string, contactID int64) {
+// set moves an agent to a state and journals it. A change the state
+// table does not allow is refused (and logged): the journal only ever
+// holds legal transitions.
+func (a *ACD) set(ag *Agent, to State, reason string, contactID int64) error {
 	from := ag.State
+	if err := CheckTransition(from, to); err != nil {
+		err = fmt.Errorf("acd: agent %s: %w", ag.ID, err)
+		a.log.Error("agent state change refused", "agent", ag.ID, "from", from, "to", to, "err", err)
+		return err
+	}
 	now := a.now()
 	ag.State, ag.Reason, ag.Since = to, reason, now
-	if to == Ready {
+	switch to {
+	case Ready:
 		ag.IdleSince = now
+	case OnCall:
+		if from != OnHold {
+			ag.talkSince = now
+		}
 	}
-	if to != Ringing && to != OnCall {
-		ag.Call = ""
+	if !busy(to) {
+		ag.Call, ag.contact = "", 0
+	}
+	if to != AfterCallWork {
+		ag.WrapUpEnds = time.Time{}
 	}
 	a.pool.Update(ag)
 	a.log.Info("agent state", "agent", ag.ID, "from", from, "to", to, "reason", reason, "contact", contactID)
 	if a.journal != nil {
 		a.journal.Record(AgentChange{Agent: ag.ID, From: from, To: to, Reason: reason, At: now, IdleSince: ag.IdleSince, ContactID: contactID})
 	}
+	return nil
 }
 
-// dispatch offers waiting calls to free agents, in line order per queue.
+// dispatch offers waiting calls to READY agents, in line order. A call
+// goes to the agent its queue's router picks among those who may take it
+// by its first requirement, else by any overflow alternative in order.
 func (a *ACD) dispatch() {
-	for _, q := range a.queues {
-		for _, w := range q.waiting {
-			if w.offering != "" {
-				continue
+	if a.pool.ReadyCount() == 0 || len(a.line) == 0 {
+		return
+	}
+	now := a.now()
+	handler := a.cbHandler.Load()
+	for _, w := range a.line {
+		if w.offering != "" || w.leaving || (w.cb != nil && handler == nil) {
+			continue
+		}
+		if a.pool.ReadyIn(w.Queue) == 0 {
+			continue
+		}
+		q := a.queues[w.Queue]
+		var ag *Agent
+		for _, r := range w.alts {
+			r.Now = now
+			if ag = q.cfg.Router.Pick(r, a.pool); ag != nil {
+				break
 			}
-			ag := q.cfg.Router.Pick(Request{Queue: q.cfg.ID, Now: a.now()}, a.pool)
-			if ag == nil {
-				break // every call of the queue needs the same: none fits
-			}
-			a.set(ag, Ringing, "", w.ContactID)
-			ag.Call = w.Call
-			w.offering = ag.ID
-			w.Offer(Offer{Call: w.Call, Agent: ag.ID, AgentName: ag.Name, Endpoint: ag.Endpoint, RingTimeout: q.cfg.RingTimeout})
+		}
+		if ag == nil {
+			continue
+		}
+		a.reserve(w, ag, q, handler)
+		if a.pool.ReadyCount() == 0 {
+			return
 		}
 	}
+}
+
+// reserve gives w to agent ag: RESERVED, and the offer to the call (or
+// the callback handler).
+func (a *ACD) reserve(w *Waiting, ag *Agent, q *queue, handler *func(Offer)) {
+	if err := a.set(ag, Reserved, "", w.ContactID); err != nil {
+		return
+	}
+	ag.Call, ag.contact, ag.queue = w.Call, w.ContactID, w.Queue
+	w.offering = ag.ID
+	w.offerGen++
+	o := Offer{Call: w.Call, Queue: w.Queue, Agent: ag.ID, AgentName: ag.Name, Endpoint: ag.Endpoint, RingTimeout: q.cfg.RingTimeout}
+	if w.cb != nil {
+		o.Callback = a.offerCallback(w, ag, q)
+		(*handler)(o)
+		return
+	}
+	w.Offer(o)
 }

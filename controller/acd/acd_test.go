@@ -64,13 +64,15 @@ func TestLongestIdlePicksTheAgentIdleLongest(t *testing.T) {
 }
 
 func TestTransitions(t *testing.T) {
-	ok := [][2]State{{LoggedOut, Ready}, {Ready, Ringing}, {Ringing, OnCall}, {OnCall, AfterCallWork}, {AfterCallWork, Ready}, {Ringing, NotReady}}
+	ok := [][2]State{{LoggedOut, Ready}, {Ready, Reserved}, {Reserved, Ringing}, {Reserved, OnCall}, {Reserved, NotReady}, {Reserved, Ready},
+		{Ringing, OnCall}, {OnCall, OnHold}, {OnHold, OnCall}, {OnHold, AfterCallWork}, {OnCall, AfterCallWork}, {AfterCallWork, Ready}, {Ringing, NotReady}}
 	for _, tr := range ok {
 		if err := CheckTransition(tr[0], tr[1]); err != nil {
 			t.Errorf("%s → %s rejected: %v", tr[0], tr[1], err)
 		}
 	}
-	bad := [][2]State{{LoggedOut, OnCall}, {OnCall, Ready}, {OnCall, LoggedOut}, {NotReady, OnCall}, {AfterCallWork, OnCall}}
+	bad := [][2]State{{LoggedOut, OnCall}, {OnCall, Ready}, {OnCall, LoggedOut}, {NotReady, OnCall}, {AfterCallWork, OnCall},
+		{Ready, Ringing}, {Ready, OnCall}, {Ready, OnHold}, {NotReady, Reserved}, {OnHold, Ready}, {OnHold, LoggedOut}, {Ringing, OnHold}, {AfterCallWork, OnHold}}
 	for _, tr := range bad {
 		err := CheckTransition(tr[0], tr[1])
 		if !errors.Is(err, ErrIllegal) {
@@ -155,7 +157,7 @@ func TestCallsAreOfferedInLineOrderAndRequeuedAfterNoAnswer(t *testing.T) {
 		if o.Call != "c2" || o.Agent != "a2" {
 			t.Fatalf("offer %+v, want c2 to a2", o)
 		}
-		want := []State{NotReady, Ready, Ringing, OnCall, AfterCallWork, Ready, Ringing}
+		want := []State{NotReady, Ready, Reserved, OnCall, AfterCallWork, Ready, Reserved}
 		if got := j.states("a2"); !equal(got, want) {
 			t.Fatalf("a2 journal %v, want %v", got, want)
 		}

@@ -296,6 +296,14 @@ func (p *Pool) Remove(id AgentID) {
 // ReadyCount is the number of READY agents in the pool.
 func (p *Pool) ReadyCount() int { return p.all.live }
 
+// ReadyIn is the number of READY agents serving queue q.
+func (p *Pool) ReadyIn(q QueueID) int {
+	if s := p.byQueue[q]; s != nil {
+		return s.live
+	}
+	return 0
+}
+
 // scan is the smallest group of sets every agent eligible for a request
 // is in (one set, or a skill's sets at the levels the request needs), and
 // what membership of it already proves. Each list is in longest-idle order

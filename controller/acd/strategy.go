@@ -20,6 +20,14 @@ type Agent struct {
 	// Skills maps a skill to the agent's level in it, 1 (novice) to 10
 	// (expert). Routers in strategies.go match it against a Request.
 	Skills map[string]int
+	// WrapUpEnds is when the agent's after-call work ends (zero when the
+	// agent is not in it).
+	WrapUpEnds time.Time
+
+	contact      int64         // the contact of Call
+	queue        QueueID       // the queue of the agent's latest call
+	talkSince    time.Time     // when the current call was answered
+	wrapExtended time.Duration // after-call work added to this call's
 }
 
 // Strategy picks an agent for a queue from those available. It must be a

@@ -11,8 +11,13 @@
 //	GET  /v1/agents                    {"agents":[AgentStatus...]}
 //	POST /v1/agents/{id}/login         204
 //	POST /v1/agents/{id}/ready         204
-//	POST /v1/agents/{id}/notready      {"reason":"meal"} → 204
+//	POST /v1/agents/{id}/notready      {"reason":"meal"} → 204 (a reason of acd.Reasons, name or digit)
 //	POST /v1/agents/{id}/logout        204
+//	POST /v1/agents/{id}/wrapup/extend {"seconds":30} → {"wrap_up_ends":"..."}   (WithWrapUp)
+//	POST /v1/agents/{id}/wrapup/end    204                                       (WithWrapUp)
+//	POST /v1/agents/{id}/pin           {"pin":"4821"} → 204                      (WithPINs)
+//	POST /v1/callbacks                 {"queue"|"service","number","mode"} → 201 CallbackStatus (WithCallbacks)
+//	GET  /v1/callbacks/{id}            CallbackStatus                            (WithCallbacks)
 //	GET  /v1/contacts/{id}/trail       {"contact_id":1,"trail":[TrailStep...]}
 //
 // Errors are {"error":"..."} with 400 (ErrInvalid), 401, 404 (ErrNotFound),
@@ -70,6 +75,62 @@ type TrailStep struct {
 	Detail string    `json:"detail,omitempty"`
 }
 
+// WrapUp is what the API needs for an agent's after-call work.
+type WrapUp interface {
+	// ExtendWrapUp adds d to the agent's after-call work and returns when
+	// it now ends.
+	ExtendWrapUp(ctx context.Context, id string, d time.Duration) (time.Time, error)
+	// EndWrapUp ends the agent's after-call work now.
+	EndWrapUp(ctx context.Context, id string) error
+}
+
+// PINs sets agents' phone login PINs.
+type PINs interface {
+	SetPIN(ctx context.Context, id, pin string) error
+}
+
+// Callbacks is what the API needs for callback requests.
+type Callbacks interface {
+	// RequestCallback records a web callback request and puts it in line.
+	RequestCallback(ctx context.Context, req CallbackRequest) (CallbackStatus, error)
+	// Callback reports a callback.
+	Callback(ctx context.Context, id int64) (CallbackStatus, error)
+}
+
+// CallbackRequest asks to be called back: on Number, by the queue named,
+// or by the queue of the service number named.
+type CallbackRequest struct {
+	Queue   string `json:"queue,omitempty"`
+	Service string `json:"service,omitempty"`
+	Number  string `json:"number"`
+	Mode    string `json:"mode,omitempty"` // customer-first (default) or agent-first
+}
+
+// CallbackStatus is a callback as the API shows it. Position is the
+// 1-based place in its queue's line (0 when not in line).
+type CallbackStatus struct {
+	ID            int64      `json:"id"`
+	Queue         string     `json:"queue"`
+	Status        string     `json:"status"`
+	Position      int        `json:"position"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	Outcome       string     `json:"outcome,omitempty"`
+	RequestedAt   time.Time  `json:"requested_at"`
+}
+
+// Option adds optional parts of the API to New.
+type Option func(*handler)
+
+// WithWrapUp serves /v1/agents/{id}/wrapup/extend and /end.
+func WithWrapUp(w WrapUp) Option { return func(h *handler) { h.wrapUp = w } }
+
+// WithPINs serves /v1/agents/{id}/pin.
+func WithPINs(p PINs) Option { return func(h *handler) { h.pins = p } }
+
+// WithCallbacks serves /v1/callbacks.
+func WithCallbacks(c Callbacks) Option { return func(h *handler) { h.callbacks = c } }
+
 // Wire shapes shared by the handler and Client.
 type (
 	agentsResponse struct {
@@ -81,6 +142,15 @@ type (
 	}
 	notReadyRequest struct {
 		Reason string `json:"reason"`
+	}
+	extendRequest struct {
+		Seconds int `json:"seconds"`
+	}
+	extendResponse struct {
+		WrapUpEnds time.Time `json:"wrap_up_ends"`
+	}
+	pinRequest struct {
+		PIN string `json:"pin"`
 	}
 	errorResponse struct {
 		Error string `json:"error"`

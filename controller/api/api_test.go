@@ -105,11 +105,13 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/v1/agents/1001/login", "", "tok", 204, ""},
 		{"POST", "/v1/agents/1001/ready", "", "tok", 204, ""},
 		{"POST", "/v1/agents/1001/notready", `{"reason":"meal"}`, "tok", 204, ""},
-		{"POST", "/v1/agents/1001/notready", ``, "tok", 204, ""},
+		{"POST", "/v1/agents/1001/notready", ``, "tok", 400, `{"error":"invalid request: reason: unknown not-ready reason \"\" (one of: 1 meal, 2 meeting, 3 training, 4 break, 5 after-call paperwork)"}`},
+		{"POST", "/v1/agents/1001/notready", `{"reason":"lunch"}`, "tok", 400, `{"error":"invalid request: reason: unknown not-ready reason \"lunch\" (one of: 1 meal, 2 meeting, 3 training, 4 break, 5 after-call paperwork)"}`},
+		{"POST", "/v1/agents/1001/notready", `{"reason":"4"}`, "tok", 204, ""},
 		{"POST", "/v1/agents/1001/logout", "", "tok", 204, ""},
 		{"POST", "/v1/agents/9999/login", "", "tok", 404, `{"error":"agent 9999 login: no agent 9999: not found"}`},
 		{"POST", "/v1/agents/busy/ready", "", "tok", 409, `{"error":"agent busy ready: agent busy is ON_CALL: illegal state transition"}`},
-		{"POST", "/v1/agents/bad/notready", `{"reason":"x"}`, "tok", 400, `{"error":"agent bad notready: reason code unknown: invalid request"}`},
+		{"POST", "/v1/agents/bad/notready", `{"reason":"meal"}`, "tok", 400, `{"error":"agent bad notready: reason code unknown: invalid request"}`},
 		{"POST", "/v1/agents/boom/logout", "", "tok", 500, `{"error":"internal error"}`},
 		{"POST", "/v1/agents/1001/notready", `{"reason":"meal","x":1}`, "tok", 400, `{"error":"invalid request: body: json: unknown field \"x\""}`},
 		{"POST", "/v1/agents/1001/notready", `{"reason":"` + strings.Repeat("a", 65) + `"}`, "tok", 400, `{"error":"invalid request: reason must be at most 64 printable characters"}`},
@@ -155,8 +157,8 @@ func TestRoutes(t *testing.T) {
 			}
 		})
 	}
-	want := []string{"login 1001", "ready 1001", "notready(meal) 1001", "notready() 1001", "logout 1001",
-		"login 9999", "ready busy", "notready(x) bad", "logout boom"}
+	want := []string{"login 1001", "ready 1001", "notready(meal) 1001", "notready(break) 1001", "logout 1001",
+		"login 9999", "ready busy", "notready(meal) bad", "logout boom"}
 	if got := f.Calls(); !slices.Equal(got, want) {
 		t.Errorf("calls reaching Agents:\n got %q\nwant %q", got, want)
 	}
@@ -211,7 +213,7 @@ func TestClient(t *testing.T) {
 	}{
 		{c.Login(ctx, "9999"), api.ErrNotFound, "agent 9999 login: no agent 9999: not found"},
 		{c.Ready(ctx, "busy"), api.ErrConflict, "agent busy ready: agent busy is ON_CALL: illegal state transition"},
-		{c.NotReady(ctx, "bad", "x"), api.ErrInvalid, "agent bad notready: reason code unknown: invalid request"},
+		{c.NotReady(ctx, "bad", "meal"), api.ErrInvalid, "agent bad notready: reason code unknown: invalid request"},
 		{func() error { _, err := c.Trail(ctx, 9); return err }(), api.ErrNotFound, "contact 9 trail: contact 9: not found"},
 		{func() error { _, err := api.NewClient(srv.URL, "nope").ListAgents(ctx); return err }(), api.ErrUnauthorized, "api: 401 missing or wrong bearer token"},
 		{c.Logout(ctx, "boom"), nil, "api: 500 internal error"},

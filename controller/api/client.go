@@ -24,8 +24,11 @@ type Client struct {
 }
 
 var (
-	_ Agents = (*Client)(nil)
-	_ Trails = (*Client)(nil)
+	_ Agents    = (*Client)(nil)
+	_ Trails    = (*Client)(nil)
+	_ WrapUp    = (*Client)(nil)
+	_ PINs      = (*Client)(nil)
+	_ Callbacks = (*Client)(nil)
 )
 
 // NewClient returns a client for the API at baseURL ("http://host:port";
@@ -64,6 +67,40 @@ func (c *Client) NotReady(ctx context.Context, id, reason string) error {
 // Logout logs agent id out.
 func (c *Client) Logout(ctx context.Context, id string) error {
 	return c.action(ctx, id, "logout", nil)
+}
+
+// ExtendWrapUp adds d (whole seconds) to agent id's after-call work and
+// returns when it now ends.
+func (c *Client) ExtendWrapUp(ctx context.Context, id string, d time.Duration) (time.Time, error) {
+	var resp extendResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/agents/"+url.PathEscape(id)+"/wrapup/extend", extendRequest{Seconds: int(d / time.Second)}, &resp); err != nil {
+		return time.Time{}, err
+	}
+	return resp.WrapUpEnds, nil
+}
+
+// EndWrapUp ends agent id's after-call work now.
+func (c *Client) EndWrapUp(ctx context.Context, id string) error {
+	return c.action(ctx, id, "wrapup/end", nil)
+}
+
+// SetPIN sets agent id's phone login PIN (4-8 digits).
+func (c *Client) SetPIN(ctx context.Context, id, pin string) error {
+	return c.action(ctx, id, "pin", pinRequest{PIN: pin})
+}
+
+// RequestCallback asks for a callback and returns it with its place in line.
+func (c *Client) RequestCallback(ctx context.Context, req CallbackRequest) (CallbackStatus, error) {
+	var st CallbackStatus
+	err := c.do(ctx, http.MethodPost, "/v1/callbacks", req, &st)
+	return st, err
+}
+
+// Callback reports callback id.
+func (c *Client) Callback(ctx context.Context, id int64) (CallbackStatus, error) {
+	var st CallbackStatus
+	err := c.do(ctx, http.MethodGet, "/v1/callbacks/"+strconv.FormatInt(id, 10), nil, &st)
+	return st, err
 }
 
 // Trail returns a contact's IVR trail.

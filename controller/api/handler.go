@@ -13,7 +13,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
+
+	"github.com/hotline-cc/hotline/controller/acd"
 )
 
 // maxBody bounds request bodies; the largest legitimate one is a reason.
@@ -24,21 +27,37 @@ const maxReason = 64
 
 var reAgentID = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
+// maxExtend bounds one after-call work extension request; the queue's
+// own limit is usually much lower.
+const maxExtend = 3600
+
+var (
+	rePIN           = regexp.MustCompile(`^[0-9]{4,8}$`)
+	reServiceNumber = regexp.MustCompile(`^\+?[A-Za-z0-9._*#-]{1,32}$`)
+	reQueueID       = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+)
+
 type handler struct {
-	agents Agents
-	trails Trails
-	token  [sha256.Size]byte // hash of the bearer token, when set
-	open   bool              // no token: /v1 is not authenticated
-	log    *slog.Logger
-	mux    *http.ServeMux
+	agents    Agents
+	trails    Trails
+	wrapUp    WrapUp
+	pins      PINs
+	callbacks Callbacks
+	token     [sha256.Size]byte // hash of the bearer token, when set
+	open      bool              // no token: /v1 is not authenticated
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // New returns the API handler. With an empty token /v1 is served without
 // authentication; whether that is acceptable (development only) is for
 // the caller to decide.
-func New(agents Agents, trails Trails, token string, log *slog.Logger) http.Handler {
+func New(agents Agents, trails Trails, token string, log *slog.Logger, opts ...Option) http.Handler {
 	h := &handler{agents: agents, trails: trails, open: token == "", log: log, mux: http.NewServeMux()}
 	h.token = sha256.Sum256([]byte(token))
+	for _, o := range opts {
+		o(h)
+	}
 
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.Handle("GET /v1/agents", h.auth(h.listAgents))
@@ -47,6 +66,17 @@ func New(agents Agents, trails Trails, token string, log *slog.Logger) http.Hand
 	h.mux.Handle("POST /v1/agents/{id}/logout", h.auth(h.agentAction("logout", agents.Logout)))
 	h.mux.Handle("POST /v1/agents/{id}/notready", h.auth(h.notReady))
 	h.mux.Handle("GET /v1/contacts/{id}/trail", h.auth(h.trail))
+	if h.wrapUp != nil {
+		h.mux.Handle("POST /v1/agents/{id}/wrapup/extend", h.auth(h.extendWrapUp))
+		h.mux.Handle("POST /v1/agents/{id}/wrapup/end", h.auth(h.agentAction("wrapup end", h.wrapUp.EndWrapUp)))
+	}
+	if h.pins != nil {
+		h.mux.Handle("POST /v1/agents/{id}/pin", h.auth(h.setPIN))
+	}
+	if h.callbacks != nil {
+		h.mux.Handle("POST /v1/callbacks", h.auth(h.requestCallback))
+		h.mux.Handle("GET /v1/callbacks/{id}", h.auth(h.getCallback))
+	}
 	return h
 }
 
@@ -135,22 +165,125 @@ func (h *handler) notReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req notReadyRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		h.fail(w, r, fmt.Errorf("%w: body: %v", ErrInvalid, err))
+	if !h.decode(w, r, &req) {
 		return
 	}
 	if len(req.Reason) > maxReason || strings.IndexFunc(req.Reason, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0 {
 		h.fail(w, r, fmt.Errorf("%w: reason must be at most %d printable characters", ErrInvalid, maxReason))
 		return
 	}
+	reason, err := acd.ParseReason(req.Reason)
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("%w: reason: %v", ErrInvalid, err))
+		return
+	}
+	req.Reason = reason.Name
 	if err := h.agents.NotReady(r.Context(), id, req.Reason); err != nil {
 		h.fail(w, r, fmt.Errorf("agent %s notready: %w", id, err))
 		return
 	}
 	h.log.Debug("api agent action", "agent", id, "action", "notready", "reason", req.Reason)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// decode reads a JSON body strictly into v; an empty body leaves v as
+// it is.
+func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		h.fail(w, r, fmt.Errorf("%w: body: %v", ErrInvalid, err))
+		return false
+	}
+	return true
+}
+
+func (h *handler) extendWrapUp(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.agentID(w, r)
+	if !ok {
+		return
+	}
+	var req extendRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if req.Seconds < 1 || req.Seconds > maxExtend {
+		h.fail(w, r, fmt.Errorf("%w: seconds must be from 1 to %d", ErrInvalid, maxExtend))
+		return
+	}
+	ends, err := h.wrapUp.ExtendWrapUp(r.Context(), id, time.Duration(req.Seconds)*time.Second)
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("agent %s wrapup extend: %w", id, err))
+		return
+	}
+	h.log.Debug("api agent action", "agent", id, "action", "wrapup extend", "seconds", req.Seconds)
+	writeJSON(w, http.StatusOK, extendResponse{WrapUpEnds: ends})
+}
+
+func (h *handler) setPIN(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.agentID(w, r)
+	if !ok {
+		return
+	}
+	var req pinRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if !rePIN.MatchString(req.PIN) {
+		h.fail(w, r, fmt.Errorf("%w: pin must be 4-8 digits", ErrInvalid))
+		return
+	}
+	if err := h.pins.SetPIN(r.Context(), id, req.PIN); err != nil {
+		h.fail(w, r, fmt.Errorf("agent %s pin: %w", id, err))
+		return
+	}
+	h.log.Info("agent PIN set", "agent", id) // never the PIN
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) requestCallback(w http.ResponseWriter, r *http.Request) {
+	var req CallbackRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	switch {
+	case (req.Queue == "") == (req.Service == ""):
+		h.fail(w, r, fmt.Errorf("%w: give either queue or service", ErrInvalid))
+		return
+	case req.Queue != "" && !reQueueID.MatchString(req.Queue):
+		h.fail(w, r, fmt.Errorf("%w: queue %q (letters, digits, . _ -)", ErrInvalid, req.Queue))
+		return
+	case req.Service != "" && !reServiceNumber.MatchString(req.Service):
+		h.fail(w, r, fmt.Errorf("%w: service %q is not a service number", ErrInvalid, req.Service))
+		return
+	case !acd.ValidCallbackNumber(req.Number):
+		h.fail(w, r, fmt.Errorf("%w: number %q must be 1-20 digits with an optional leading +", ErrInvalid, req.Number))
+		return
+	case req.Mode != "" && req.Mode != string(acd.CustomerFirst) && req.Mode != string(acd.AgentFirst):
+		h.fail(w, r, fmt.Errorf("%w: mode %q is not %s or %s", ErrInvalid, req.Mode, acd.CustomerFirst, acd.AgentFirst))
+		return
+	}
+	st, err := h.callbacks.RequestCallback(r.Context(), req)
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("callback request: %w", err))
+		return
+	}
+	h.log.Info("callback requested", "callback", st.ID, "queue", st.Queue, "position", st.Position)
+	writeJSON(w, http.StatusCreated, st)
+}
+
+func (h *handler) getCallback(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		h.fail(w, r, fmt.Errorf("%w: callback id %q is not a positive number", ErrInvalid, r.PathValue("id")))
+		return
+	}
+	st, err := h.callbacks.Callback(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("callback %d: %w", id, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (h *handler) trail(w http.ResponseWriter, r *http.Request) {

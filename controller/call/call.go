@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotline-cc/hotline/controller/acd"
 	"github.com/hotline-cc/hotline/controller/ivr"
+	"github.com/hotline-cc/hotline/controller/ivr/flow"
 	"github.com/hotline-cc/hotline/controller/pbx"
 	"github.com/hotline-cc/hotline/controller/recording"
 	"github.com/hotline-cc/hotline/controller/store"
@@ -31,13 +32,35 @@ type Call struct {
 	trailSeq int
 	nPlay    int
 	nLeg     int
-	priority int  // place-in-line priority from the customer record
-	hungUp   bool // the caller's channel is gone
-	hungAt   time.Time
+	priority int // place-in-line priority from the customer record or the IVR
+	// skills the IVR asked for (name → minimum level), on top of the
+	// queue's own
+	skills map[string]int
+	hungUp bool // the caller's channel is gone
+	// secret: the caller is keying a PIN, password or card number; keys
+	// reach no trail, log or store.
+	secret bool
+	// liveRec is the recording running on the call now, if any.
+	liveRec pbx.RecordingName
+	hungAt  time.Time
 	// while queued: the hold announcement playing, and whether hold
 	// music is on
 	holdPlayback pbx.PlaybackID
 	moh          bool
+	// queueID is the queue the call waits in now (overflow may move it).
+	queueID acd.QueueID
+	// held are messages the queue loop still has to handle, before the
+	// mailbox's (an offer that cut a prompt short, a notice that came
+	// while an agent was ringing).
+	held []msg
+	// For a callback's call: its ID in the ACD (acd.CallbackCallID) and
+	// the callback being dialled.
+	acdID    acd.CallID
+	callback *acd.CallbackOffer
+	// legBase, if set, names the agent legs (LEGBASE-aN) instead of the
+	// channel: a switch may find a channel by a prefix of its ID, so an
+	// agent leg made before the customer leg must not start with its ID.
+	legBase string
 
 	mu       sync.Mutex
 	agentLeg pbx.ChannelID // the agent channel ringing or bridged
@@ -59,6 +82,15 @@ func (c *Call) setAgentLeg(ch pbx.ChannelID) {
 	}
 }
 
+// acdCall is the call's ID in the ACD: its caller channel, or for a
+// callback the callback's CallID.
+func (c *Call) acdCall() acd.CallID {
+	if c.acdID != "" {
+		return c.acdID
+	}
+	return acd.CallID(c.channel)
+}
+
 // runNew runs a call that just arrived.
 func (c *Call) runNew(ctx context.Context, arrived time.Time) {
 	id, err := c.m.store.CreateContact(c.sctx(ctx), string(c.channel), c.service.Number, c.caller, arrived)
@@ -78,16 +110,40 @@ func (c *Call) runNew(ctx context.Context, arrived time.Time) {
 }
 
 func (c *Call) runIVR(ctx context.Context) {
-	out, err := ivr.MainMenu(ctx, c, c.m.cfg.Rules)
+	if c.service.Flow == "" {
+		c.queue(ctx) // a line straight to agents
+		return
+	}
+	prog, version, err := c.m.cfg.Flows.Program(ctx, c.service.Flow)
+	if err != nil {
+		// No flow to run must not cost the caller the call: an agent can
+		// still help.
+		c.log.Error("ivr flow not available; the caller goes to an agent", "flow", c.service.Flow, "err", err)
+		c.Trail("ivr", "error", "flow "+c.service.Flow+" not available")
+		c.queue(ctx)
+		return
+	}
+	c.save("ivr flow", func(ctx context.Context) error { return c.m.store.MarkIVRFlow(ctx, c.contact, c.service.Flow, version) })
+	res, err := prog.Run(ctx, c, flow.Call{Caller: c.caller, Service: c.service.Number}, c.m.cfg.FlowEnv)
 	if ctx.Err() != nil {
 		return // shutting down: the call stays up on the switch and is adopted
 	}
+	out := res.Outcome
 	now := time.Now()
 	c.save("ivr end", func(ctx context.Context) error { return c.m.store.MarkIVREnd(ctx, c.contact, now) })
-	c.event(ctx, "ivr_end", map[string]any{"outcome": out.String()})
+	c.save("ivr outcome", func(ctx context.Context) error {
+		return c.m.store.MarkIVROutcome(ctx, c.contact, out.String(), res.Voicemail)
+	})
+	c.event(ctx, "ivr_end", map[string]any{"outcome": out.String(), "flow": c.service.Flow, "version": version, "node": res.Node})
 	if err != nil {
 		if !errors.Is(err, ivr.ErrHungUp) {
-			c.log.Error("ivr failed", "err", err)
+			c.log.Error("ivr failed", "flow", c.service.Flow, "version", version, "node", res.Node, "err", err)
+			if !c.hungUp {
+				// A broken flow must not drop the caller: an agent can help.
+				c.Trail("ivr", "error", "flow failed at "+res.Node)
+				c.queue(ctx)
+				return
+			}
 		}
 		disp := store.DispAbandonedIVR
 		if out == ivr.Contained {
@@ -100,12 +156,47 @@ func (c *Call) runIVR(ctx context.Context) {
 	case ivr.Contained:
 		c.hangupAndFinish(ctx, store.DispContained, "system")
 	case ivr.ReleasedNoInput:
-		c.log.Info("no input, releasing the call", "after", c.m.cfg.Rules.NoInput)
+		c.log.Info("no input, releasing the call")
 		c.hangupAndFinish(ctx, store.DispReleasedNoInput, "system")
-	case ivr.ToAgent:
+	case ivr.Released:
+		c.hangupAndFinish(ctx, store.DispReleased, "system")
+	case ivr.ToAgent, ivr.Transferred:
+		c.setTarget(res)
 		c.queue(ctx)
 	default:
 		c.hangupAndFinish(ctx, store.DispAbandonedIVR, "caller")
+	}
+}
+
+// setTarget applies where a flow sends the caller: the queue of the
+// service it names (its own when none), the skills it needs and the
+// priority it asks for (the higher of it and the customer record's). A transfer to another service number goes to
+// that service's queue; a transfer to an outside number is not placed by
+// hotline: the caller goes to the own queue and the trail says so.
+func (c *Call) setTarget(res flow.Result) {
+	service := ""
+	switch {
+	case res.Queue != nil:
+		service = res.Queue.Service
+		for _, sk := range res.Queue.Skills {
+			if c.skills == nil {
+				c.skills = map[string]int{}
+			}
+			c.skills[sk.Name] = sk.Level
+		}
+		c.priority = max(c.priority, res.Queue.Priority)
+	case res.Transfer != nil && res.Transfer.Service != "":
+		service = res.Transfer.Service
+	case res.Transfer != nil:
+		c.log.Warn("transfer to an outside number is not placed; the caller goes to an agent", "number", res.Transfer.Number)
+		c.Trail("ivr", "transfer", "to "+res.Transfer.Number+" not placed: to an agent instead")
+	}
+	if service != "" {
+		if s, ok := c.m.cfg.Services[service]; ok {
+			c.service.Queue = s.Queue
+		} else {
+			c.log.Warn("flow names an unknown service; the caller stays in its own queue", "service", service)
+		}
 	}
 }
 
@@ -125,13 +216,21 @@ func (c *Call) queue(ctx context.Context) {
 // hears the hold announcement (announce) or straight away hold music. It
 // reports whether the call is in line.
 func (c *Call) enqueue(ctx context.Context, enqueued time.Time, announce bool) bool {
+	if c.queueID == "" {
+		c.queueID = c.service.Queue
+	}
+	queue := c.queueID
 	c.save("queued", func(ctx context.Context) error {
-		return c.m.store.MarkQueued(ctx, c.contact, string(c.service.Queue), enqueued)
+		return c.m.store.MarkQueued(ctx, c.contact, string(queue), enqueued)
 	})
-	c.event(ctx, "queued", map[string]any{"queue": string(c.service.Queue), "priority": c.priority})
+	c.event(ctx, "queued", map[string]any{"queue": string(queue), "priority": c.priority})
+	// The ACD calls these on its own goroutine: they only post to the
+	// mailbox.
 	err := c.m.acd.Enqueue(ctx, acd.Waiting{
-		Call: acd.CallID(c.channel), Queue: c.service.Queue, ContactID: c.contact, EnqueuedAt: enqueued, Priority: c.priority,
-		Offer: func(o acd.Offer) { c.mb.put(msg{offer: &o}) },
+		Call: c.acdCall(), Queue: queue, ContactID: c.contact, EnqueuedAt: enqueued, Priority: c.priority, Skills: c.skills,
+		Offer:      func(o acd.Offer) { c.mb.put(msg{offer: &o}) },
+		OnMaxWait:  func(n acd.MaxWaitNotice) { c.mb.put(msg{maxWait: &n}) },
+		OnOverflow: func(n acd.OverflowNotice) { c.mb.put(msg{overflow: &n}) },
 	})
 	if err != nil {
 		c.log.Error("could not queue the call", "err", err)
@@ -157,43 +256,42 @@ func (c *Call) startMOH(ctx context.Context) {
 	}
 }
 
+// waitInQueue runs the call while it is in line: offers, the ACD's
+// overflow and max_wait notices, position announcements, and the caller
+// leaving.
 func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
+	if c.queueID == "" {
+		c.queueID = c.service.Queue
+	}
+	ann := c.newAnnouncer()
+	defer ann.stop()
 	for {
-		x, ok := c.mb.get(ctx, nil)
+		x, ok := c.next(ctx, ann.c())
 		if !ok {
-			return // shutting down: the call stays up on the switch
+			if ctx.Err() != nil {
+				return // shutting down: the call stays up on the switch
+			}
+			c.announce(ctx)
+			ann.reset()
+			continue
 		}
 		switch {
 		case x.offer != nil:
-			if c.holdPlayback != "" {
-				_ = c.do(ctx, pbx.StopPlayback{ID: c.holdPlayback})
-				c.holdPlayback = ""
-			}
-			agentCh, answeredAt, err := c.ring(ctx, *x.offer)
-			answered := !answeredAt.IsZero()
-			if errors.Is(err, ivr.ErrHungUp) {
-				c.finish(ctx, store.DispAbandonedRinging, "caller")
+			if c.serveOffer(ctx, *x.offer, enqueued) {
 				return
 			}
-			if answered {
-				c.bridged(ctx, x.offer.Agent, agentCh, answeredAt, false, "")
+		case x.overflow != nil:
+			c.overflowed(ctx, *x.overflow)
+		case x.maxWait != nil:
+			if c.maxWait(ctx, *x.maxWait, enqueued) {
 				return
 			}
-			if err != nil {
-				return // shutting down
-			}
-			if !c.moh {
-				c.startMOH(ctx)
-			}
-			c.save("requeued", func(ctx context.Context) error {
-				return c.m.store.MarkQueued(ctx, c.contact, string(c.service.Queue), enqueued)
-			})
 		case x.ev.Kind == pbx.PlaybackFinished && x.ev.Playback == c.holdPlayback:
 			c.holdPlayback = ""
 			c.startMOH(ctx)
 		case c.isCallerHangup(x.ev):
 			c.noteHangup(x.ev)
-			c.logErr("cancel", c.m.acd.Cancel(ctx, acd.CallID(c.channel)))
+			c.logErr("cancel", c.m.acd.Cancel(ctx, c.acdCall()))
 			c.log.Info("caller hung up while queued")
 			c.finish(ctx, store.DispAbandonedQueue, "caller")
 			return
@@ -201,12 +299,91 @@ func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
 	}
 }
 
+// next returns the next message of the queue loop: one held back first,
+// then the mailbox's (see mailbox.get).
+func (c *Call) next(ctx context.Context, timeout <-chan time.Time) (msg, bool) {
+	if len(c.held) > 0 {
+		x := c.held[0]
+		c.held = c.held[1:]
+		return x, true
+	}
+	return c.mb.get(ctx, timeout)
+}
+
+// serveOffer rings the agent an offer names and, if the agent answers,
+// runs the call to its end. It reports whether the call is over; if not,
+// the caller is back on hold music, in line at the same place.
+func (c *Call) serveOffer(ctx context.Context, o acd.Offer, enqueued time.Time) bool {
+	c.stopHoldAudio(ctx)
+	agentCh, answeredAt, err := c.ring(ctx, o)
+	answered := !answeredAt.IsZero()
+	if errors.Is(err, ivr.ErrHungUp) {
+		c.finish(ctx, store.DispAbandonedRinging, "caller")
+		return true
+	}
+	if answered {
+		if c.callback != nil {
+			c.logErr("callback result", c.m.acd.CallbackResult(ctx, c.callback.ID, o.Agent, acd.OutcomeAnswered))
+		}
+		c.bridged(ctx, o.Agent, agentCh, answeredAt, false, "")
+		return true
+	}
+	if err != nil {
+		return true // shutting down
+	}
+	if !c.moh {
+		c.startMOH(ctx)
+	}
+	queue := c.queueID
+	c.save("requeued", func(ctx context.Context) error {
+		return c.m.store.MarkQueued(ctx, c.contact, string(queue), enqueued)
+	})
+	return false
+}
+
+// stopHoldAudio stops what the waiting caller hears: an announcement
+// and hold music.
+func (c *Call) stopHoldAudio(ctx context.Context) {
+	if c.holdPlayback != "" {
+		_ = c.do(ctx, pbx.StopPlayback{ID: c.holdPlayback})
+		c.holdPlayback = ""
+	}
+	if c.moh {
+		_ = c.do(ctx, pbx.StopMOH{Channel: c.channel})
+		c.moh = false
+	}
+}
+
+// overflowed records an overflow step the ACD applied to the call; a
+// move to another queue is written to the contact.
+func (c *Call) overflowed(ctx context.Context, n acd.OverflowNotice) {
+	data := map[string]any{"queue": string(n.Queue), "step": n.Step}
+	if n.MinLevel > 0 {
+		data["min_level"] = n.MinLevel
+	}
+	if len(n.AddSkills) > 0 {
+		data["add_skills"] = n.AddSkills
+	}
+	if n.ToQueue != "" {
+		data["to_queue"] = string(n.ToQueue)
+		c.queueID = n.ToQueue
+		to := string(n.ToQueue)
+		c.save("overflow", func(ctx context.Context) error { return c.m.store.MarkQueue(ctx, c.contact, to) })
+	}
+	c.event(ctx, "overflow", data)
+	c.log.Info("overflow step", "queue", n.Queue, "step", n.Step, "to_queue", n.ToQueue, "min_level", n.MinLevel, "add_skills", n.AddSkills)
+}
+
 // ring offers the call to an agent. It returns the agent's channel and,
 // if the agent answered, when (the switch's time; zero: no answer);
 // ErrHungUp if the caller left meanwhile.
 func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, time.Time, error) {
 	c.nLeg++
-	leg := pbx.ChannelID(fmt.Sprintf("%s-a%d", c.channel, c.nLeg))
+	base := string(c.channel)
+	if c.legBase != "" {
+		base = c.legBase
+	}
+	leg := pbx.ChannelID(fmt.Sprintf("%s-a%d", base, c.nLeg))
 	c.setAgentLeg(leg)
 	log := c.log.With("agent", o.Agent, "agent_channel", leg)
 	offered := time.Now()
@@ -220,7 +397,7 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, time.Time,
 	if err != nil {
 		log.Warn("agent unreachable", "err", err)
 		c.setAgentLeg("")
-		c.logErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonUnreachable))
+		c.logErr("no answer", c.m.acd.NoAnswer(ctx, c.acdCall(), o.Agent, acd.ReasonUnreachable))
 		return "", time.Time{}, nil
 	}
 	timer := time.NewTimer(o.RingTimeout)
@@ -234,11 +411,18 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, time.Time,
 			log.Info("agent did not answer in time", "ring_timeout", o.RingTimeout)
 			c.m.hangup(ctx, leg)
 			c.setAgentLeg("")
-			c.logErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonNoAnswer))
+			c.logErr("no answer", c.m.acd.NoAnswer(ctx, c.acdCall(), o.Agent, acd.ReasonNoAnswer))
 			return "", time.Time{}, nil
 		}
-		if x.offer != nil {
+		switch {
+		case x.offer != nil:
 			continue // cannot happen: the agent is reserved for us
+		case x.maxWait != nil:
+			c.held = append(c.held, x) // for after the offer, if it fails
+			continue
+		case x.overflow != nil:
+			c.overflowed(ctx, *x.overflow)
+			continue
 		}
 		ev := x.ev
 		switch {
@@ -246,19 +430,20 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, time.Time,
 			c.noteHangup(ev)
 			log.Info("caller hung up while the agent was ringing")
 			c.m.hangup(ctx, leg)
-			c.logErr("cancel", c.m.acd.Cancel(ctx, acd.CallID(c.channel)))
+			c.logErr("cancel", c.m.acd.Cancel(ctx, c.acdCall()))
 			return "", time.Time{}, ivr.ErrHungUp
 		case ev.Channel == leg && ev.Kind == pbx.ChannelRinging:
 			// The switch's own time: the agent's phone answered the INVITE
 			// with 180 Ringing.
 			c.eventAt(ctx, "agent_ringing", map[string]any{"agent": string(o.Agent)}, eventTime(ev))
+			c.logErr("ringing", c.m.acd.Ringing(ctx, c.acdCall(), o.Agent))
 		case ev.Channel == leg && ev.Kind == pbx.ChannelHungup:
 			log.Info("agent did not answer", "cause", ev.Cause, "cause_text", ev.CauseText)
 			c.setAgentLeg("")
-			c.logErr("no answer", c.m.acd.NoAnswer(ctx, acd.CallID(c.channel), o.Agent, acd.ReasonNoAnswer))
+			c.logErr("no answer", c.m.acd.NoAnswer(ctx, c.acdCall(), o.Agent, acd.ReasonNoAnswer))
 			return "", time.Time{}, nil
 		case ev.Channel == leg && ev.Kind == pbx.ChannelStarted:
-			if err := c.m.acd.Answered(ctx, acd.CallID(c.channel), o.Agent); err != nil {
+			if err := c.m.acd.Answered(ctx, c.acdCall(), o.Agent); err != nil {
 				log.Error("ACD refused the answer", "err", err)
 			}
 			return leg, eventTime(ev), nil
@@ -290,7 +475,7 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 			_ = c.do(ctx, pbx.DestroyBridge{Bridge: bridge})
 			c.hungUp = true
 			c.finish(ctx, store.DispAbandonedRinging, "caller")
-			c.logErr("ended", c.m.acd.Ended(ctx, acd.CallID(c.channel), agent, c.contact))
+			c.logErr("ended", c.m.acd.Ended(ctx, c.acdCall(), agent, c.contact))
 			return
 		}
 		c.save("answered", func(ctx context.Context) error {
@@ -333,9 +518,18 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 		case ev.Channel == leg && ev.Kind == pbx.ChannelHungup:
 			hangupBy, ended = "agent", eventTime(ev)
 			unnoticed, unnoticedSince = x.unnoticed, x.since
-			c.m.hangup(ctx, c.channel)
+			if c.service.Survey == "" {
+				c.m.hangup(ctx, c.channel)
+			}
 		case ev.Recording == rec && (ev.Kind == pbx.RecordingFinished || ev.Kind == pbx.RecordingFailed):
 			recDone = true
+		case ev.Channel == leg && ev.Kind == pbx.ChannelHold:
+			// The agent's phone put the caller on hold.
+			c.eventAt(ctx, "hold", map[string]any{"agent": string(agent)}, eventTime(ev))
+			c.logErr("hold", c.m.acd.Hold(ctx, agent))
+		case ev.Channel == leg && ev.Kind == pbx.ChannelUnhold:
+			c.eventAt(ctx, "unhold", map[string]any{"agent": string(agent)}, eventTime(ev))
+			c.logErr("unhold", c.m.acd.Unhold(ctx, agent))
 		}
 	}
 	log.Info("call ended", "hangup_by", hangupBy, "talk", ended.Sub(answered).Round(time.Millisecond))
@@ -344,7 +538,7 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 		log.Warn("bridge not destroyed", "err", err)
 	}
 	c.finishAt(ctx, store.DispAnswered, hangupBy, ended)
-	c.logErr("ended", c.m.acd.Ended(ctx, acd.CallID(c.channel), agent, c.contact))
+	c.logErr("ended", c.m.acd.Ended(ctx, c.acdCall(), agent, c.contact))
 	if rec != "" {
 		hi := recEnd.Sub(recStart).Seconds()
 		lo := hi
@@ -356,6 +550,34 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 			}
 		}
 		c.finishRecording(ctx, rec, recDone, lo, hi)
+	}
+	if hangupBy == "agent" && c.service.Survey != "" {
+		c.survey(ctx)
+	}
+}
+
+// survey runs the service's post-call survey for a caller whose agent
+// ended the call, stores the score with the contact and hangs up.
+func (c *Call) survey(ctx context.Context) {
+	defer func() {
+		if !c.hungUp {
+			c.m.hangup(ctx, c.channel)
+		}
+	}()
+	prog, version, err := c.m.cfg.Flows.Program(ctx, c.service.Survey)
+	if err != nil {
+		c.log.Error("survey flow not available", "flow", c.service.Survey, "err", err)
+		return
+	}
+	res, err := prog.Run(ctx, c, flow.Call{Caller: c.caller, Service: c.service.Number}, c.m.cfg.FlowEnv)
+	if err != nil && !errors.Is(err, ivr.ErrHungUp) && ctx.Err() == nil {
+		c.log.Warn("survey ended early", "flow", c.service.Survey, "version", version, "err", err)
+	}
+	if res.SurveyScore > 0 {
+		score := res.SurveyScore
+		c.save("survey", func(ctx context.Context) error { return c.m.store.SetSurveyScore(ctx, c.contact, score) })
+		c.event(ctx, "survey", map[string]any{"score": score, "flow": c.service.Survey, "version": version})
+		c.log.Info("survey answered", "score", score)
 	}
 }
 

@@ -9,10 +9,13 @@ import (
 	"github.com/hotline-cc/hotline/controller/pbx"
 )
 
-// msg is what a call's goroutine receives: a switch event or an offer.
+// msg is what a call's goroutine receives: a switch event, an offer, or
+// one of the ACD's notices to a waiting call.
 type msg struct {
-	ev    pbx.Event
-	offer *acd.Offer
+	ev       pbx.Event
+	offer    *acd.Offer
+	maxWait  *acd.MaxWaitNotice
+	overflow *acd.OverflowNotice
 	// unnoticed marks a hang-up found by reconciliation: it happened at
 	// some time after since (zero: unknown), unheard by hotline.
 	unnoticed bool

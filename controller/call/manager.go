@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/controller/acd"
-	"github.com/hotline-cc/hotline/controller/ivr"
+	"github.com/hotline-cc/hotline/controller/ivr/flow"
 	"github.com/hotline-cc/hotline/controller/pbx"
 	"github.com/hotline-cc/hotline/controller/store"
 )
@@ -24,12 +24,17 @@ type Switch interface {
 type Service struct {
 	Number string
 	Queue  acd.QueueID
+	Flow   string // the IVR flow callers run first; "" = none
+	Survey string // the flow the caller hears when the agent ends the call
 }
 
 // Config is the Manager's configuration.
 type Config struct {
 	Services map[string]Service
-	Rules    ivr.Rules
+	// Flows gives calls their IVR flows; FlowEnv is what flows may use
+	// (look-ups, notices).
+	Flows   *Flows
+	FlowEnv flow.Env
 	// RecordingDir is where hotline reads the files the switch writes.
 	RecordingDir    string
 	RecordingFormat string
@@ -39,6 +44,8 @@ type Config struct {
 	// ReconcileEvery is how often the live calls and busy agents are
 	// checked against the switch's channel list (30 s).
 	ReconcileEvery time.Duration
+	// Queues holds per-queue announcement and callback settings.
+	Queues map[acd.QueueID]QueueSettings
 }
 
 // Manager routes switch events to calls and starts a call for each new
@@ -60,6 +67,17 @@ type Manager struct {
 	// linkDown is when the link to the switch was last lost (zero: up
 	// since the last resync); a hang-up found missing happened after it.
 	linkDown time.Time
+	// loginFailures counts wrong phone logins per phone (feature.go).
+	loginFailures map[string]loginFailure
+	// runCtx is Run's context, for callback calls the ACD starts
+	// (callback.go); stopping is set when Run waits for the calls to end.
+	runCtx   context.Context
+	stopping bool
+}
+
+type loginFailure struct {
+	n    int
+	last time.Time
 }
 
 // NewManager creates a Manager.
@@ -73,7 +91,7 @@ func NewManager(cfg Config, sw Switch, st *store.Store, a *acd.ACD, log *slog.Lo
 	if cfg.ReconcileEvery == 0 {
 		cfg.ReconcileEvery = 30 * time.Second
 	}
-	return &Manager{cfg: cfg, sw: sw, store: st, acd: a, log: log, routes: map[string]*Call{}, since: map[string]time.Time{},
+	return &Manager{cfg: cfg, sw: sw, store: st, acd: a, log: log, routes: map[string]*Call{}, since: map[string]time.Time{}, loginFailures: map[string]loginFailure{},
 		writer: newWriter(log)}
 }
 
@@ -84,7 +102,13 @@ func (m *Manager) Run(ctx context.Context, events <-chan pbx.Event) error {
 	// every call goroutine has stopped.
 	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	go m.writer.run(wctx, 10*time.Second)
+	m.mu.Lock()
+	m.runCtx = ctx
+	m.mu.Unlock()
 	defer func() {
+		m.mu.Lock()
+		m.stopping = true
+		m.mu.Unlock()
 		m.wg.Wait()
 		stopWriter()
 		<-m.writer.done
@@ -114,10 +138,11 @@ func (m *Manager) handle(ctx context.Context, ev pbx.Event) {
 			c.mb.put(msg{ev: ev})
 			return
 		}
-		if len(ev.Args) > 0 && ev.Args[0] == "agent" {
+		if len(ev.Args) > 0 && (ev.Args[0] == "agent" || ev.Args[0] == callbackArg) {
 			// An agent leg whose call is gone (it hung up while the agent
-			// answered): release it.
-			m.log.Info("agent leg without a call, hanging up", "channel", ev.Channel)
+			// answered), or a callback's customer answering a dial that
+			// was given up: release it.
+			m.log.Info("originated leg without a call, hanging up", "channel", ev.Channel, "kind", ev.Args[0])
 			m.hangup(ctx, ev.Channel)
 			return
 		}
@@ -130,6 +155,10 @@ func (m *Manager) handle(ctx context.Context, ev pbx.Event) {
 		if !m.synced {
 			m.synced = true
 			m.adopt(ctx, ev.Snapshot)
+			// Callbacks are dialled from now on: adoption has put right
+			// the agents a previous run left reserved, so no agent the ACD
+			// reserves for a callback is taken from under it.
+			m.acd.SetCallbackHandler(m.dialCallback)
 			return
 		}
 		m.reconcile(ev.Snapshot, time.Now().Add(-time.Second))

@@ -1,16 +1,20 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"regexp"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hotline-cc/hotline/controller/acd"
 	"github.com/hotline-cc/hotline/controller/api"
 	"github.com/hotline-cc/hotline/controller/config"
 )
@@ -85,7 +89,52 @@ from HOTLINE_API_TOKEN.`,
 	var reason string
 	notready := action("notready", "Make an agent not ready (break, meal, ...)", "is not ready",
 		func(c *api.Client, cmd *cobra.Command, id string) error { return c.NotReady(cmd.Context(), id, reason) })
-	notready.Flags().StringVar(&reason, "reason", "", "why the agent is not ready (e.g. meal, break, training)")
+	notready.Flags().StringVar(&reason, "reason", "", "why the agent is not ready: "+reasonList()+" (name or digit)")
+	notready.PreRunE = func(*cobra.Command, []string) error {
+		r, err := acd.ParseReason(reason)
+		if err != nil {
+			return fmt.Errorf("--reason: %w", err)
+		}
+		reason = r.Name
+		return nil
+	}
+
+	var seconds int
+	extend := action("extend", "Give an agent more after-call work", "has more after-call work",
+		func(c *api.Client, cmd *cobra.Command, id string) error {
+			if seconds < 1 {
+				return fmt.Errorf("--seconds: %d must be at least 1", seconds)
+			}
+			ends, err := c.ExtendWrapUp(cmd.Context(), id, time.Duration(seconds)*time.Second)
+			if err == nil {
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "after-call work now ends at %s\n", ends.Local().Format(time.TimeOnly))
+			}
+			return err
+		})
+	extend.Flags().IntVar(&seconds, "seconds", 30, "how many seconds to add")
+	wrapup := &cobra.Command{Use: "wrapup", Short: "Extend or end an agent's after-call work"}
+	wrapup.AddCommand(extend, action("end", "End an agent's after-call work now (READY)", "has ended after-call work",
+		func(c *api.Client, cmd *cobra.Command, id string) error { return c.EndWrapUp(cmd.Context(), id) }))
+
+	var pinFlag string
+	setPIN := action("set", "Set an agent's phone login PIN (4-8 digits; from --pin or the first line of stdin)", "has a new PIN",
+		func(c *api.Client, cmd *cobra.Command, id string) error {
+			pin := pinFlag
+			if pin == "" {
+				line, err := bufio.NewReader(io.LimitReader(cmd.InOrStdin(), 64)).ReadString('\n')
+				if err != nil && !errors.Is(err, io.EOF) {
+					return fmt.Errorf("read the PIN from stdin: %w", err)
+				}
+				pin = strings.TrimSpace(line)
+			}
+			if !rePIN.MatchString(pin) {
+				return errors.New("the PIN must be 4-8 digits")
+			}
+			return c.SetPIN(cmd.Context(), id, pin)
+		})
+	setPIN.Flags().StringVar(&pinFlag, "pin", "", "the PIN (visible in the process list and shell history: prefer stdin)")
+	pin := &cobra.Command{Use: "pin", Short: "Manage an agent's phone login PIN"}
+	pin.AddCommand(setPIN)
 
 	cmd.AddCommand(
 		list,
@@ -96,8 +145,21 @@ from HOTLINE_API_TOKEN.`,
 		notready,
 		action("logout", "Log an agent out", "logged out",
 			func(c *api.Client, cmd *cobra.Command, id string) error { return c.Logout(cmd.Context(), id) }),
+		wrapup,
+		pin,
 	)
 	return cmd
+}
+
+var rePIN = regexp.MustCompile(`^[0-9]{4,8}$`)
+
+// reasonList renders the not-ready reason table: "1 meal, 2 meeting, ...".
+func reasonList() string {
+	var parts []string
+	for _, r := range acd.Reasons() {
+		parts = append(parts, r.Digit+" "+r.Name)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // printAgents writes the agent table: ID NAME STATE REASON SINCE CALLS,

@@ -64,7 +64,12 @@ type FreeSWITCH struct {
 	// sees it (an absolute path); empty means recording.dir (FreeSWITCH
 	// and hotline on one machine).
 	RecordingDir string `yaml:"recording_dir"`
-	Password     string `yaml:"-"`
+	// OutboundListen is host:port where hotline accepts the connections
+	// of FreeSWITCH's socket application (outbound mode), e.g.
+	// "127.0.0.1:8084"; empty means inbound mode only (the dialplan
+	// parks calls).
+	OutboundListen string `yaml:"outbound_listen"`
+	Password       string `yaml:"-"`
 }
 
 // SwitchRecordingDir is the recording directory as the switch sees it.
@@ -90,19 +95,83 @@ type Recording struct {
 
 // IVR holds the operator's IVR rules.
 type IVR struct {
-	// NoInputTimeout: no key for this long → goodbye and release (60 s).
+	// ScriptsDir holds the flow files (one per flow, NAME.yaml), the
+	// prompts.txt they are checked against and the named queries
+	// (queries.yaml). A flow with no version in Postgres yet is deployed
+	// from here on the first start; after that `hotline ivr deploy`
+	// changes it. Default "ivr-scripts".
+	ScriptsDir string `yaml:"scripts_dir"`
+	// NoInputTimeout, when set, replaces every flow's no-input time (no
+	// key for this long → goodbye and release); 0 keeps each flow's own.
 	NoInputTimeout time.Duration `yaml:"no_input_timeout"`
-	// MaxInvalid: invalid keys before the caller is sent to an agent (3).
+	// MaxInvalid, when set, replaces every flow's invalid-entry limit; 0
+	// keeps each flow's own.
 	MaxInvalid int `yaml:"max_invalid"`
 }
 
 // Queue is one ACD queue.
 type Queue struct {
-	ID          string        `yaml:"id"`
-	Name        string        `yaml:"name"`
-	Strategy    string        `yaml:"strategy"`     // longest-idle
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	Strategy string `yaml:"strategy"` // one of Strategies() (longest-idle)
+	// Weights tune the weighted-skill-idle strategy (only with it).
+	Weights     *Weights      `yaml:"weights"`
 	RingTimeout time.Duration `yaml:"ring_timeout"` // per agent offer (15 s)
 	WrapUp      time.Duration `yaml:"wrap_up"`      // after-call work (10 s)
+	// WrapUpMaxExtension is how much after-call work an agent may add
+	// after a call of this queue, in all (60 s; 0s: none).
+	WrapUpMaxExtension time.Duration `yaml:"wrap_up_max_extension"`
+	// Skills every call of the queue requires: skill → minimum level 1-10.
+	Skills map[string]int `yaml:"skills"`
+	// Overflow steps by time in queue, in increasing order of After.
+	Overflow []Overflow `yaml:"overflow"`
+	// MaxWait: after this long in queue, offer a callback, take a
+	// voicemail or release (optional).
+	MaxWait *MaxWait `yaml:"max_wait"`
+	// Callback is the retry policy for callbacks of the queue, and how
+	// the customer is dialled.
+	Callback QueueCallback `yaml:"callback"`
+	// AnnounceEvery: while waiting, callers hear their position and
+	// expected wait this often (0: never; otherwise at least 5s).
+	AnnounceEvery time.Duration `yaml:"announce_every"`
+}
+
+// Weights are the weighted-skill-idle strategy's parameters: score =
+// skill × mean level/10 + idle × min(idle time/idle_scale, 1).
+type Weights struct {
+	Skill     float64       `yaml:"skill"`      // 1
+	Idle      float64       `yaml:"idle"`       // 1
+	IdleScale time.Duration `yaml:"idle_scale"` // 5m
+}
+
+// Overflow is one overflow step of a queue: after After in queue, lower
+// the required levels to MinLevel, let agents with any of AddSkills take
+// the call too, and/or move it to ToQueue keeping its place.
+type Overflow struct {
+	After     time.Duration  `yaml:"after"`
+	MinLevel  int            `yaml:"min_level"`
+	AddSkills map[string]int `yaml:"add_skills"`
+	ToQueue   string         `yaml:"to_queue"`
+}
+
+// MaxWait is a queue's limit on waiting: after After, Action (callback,
+// voicemail or release), announced by Prompt.
+type MaxWait struct {
+	After  time.Duration `yaml:"after"`
+	Action string        `yaml:"action"`
+	Prompt string        `yaml:"prompt"`
+}
+
+// QueueCallback is a queue's callback retry policy.
+type QueueCallback struct {
+	Attempts    int           `yaml:"attempts"`     // dials before giving up (3)
+	Interval    time.Duration `yaml:"interval"`     // between attempts (5m)
+	DialTimeout time.Duration `yaml:"dial_timeout"` // an agent reserved for a dial without news is freed (2m)
+	// Dial is the endpoint a callback's customer is dialled at, with
+	// {number} standing for the customer's number, e.g.
+	// "PJSIP/{number}@pstn" (Asterisk) or "sofia/external/{number}@carrier"
+	// (FreeSWITCH). Empty: the queue takes no callbacks.
+	Dial string `yaml:"dial"`
 }
 
 // Service is one service number entering the platform.
@@ -110,7 +179,13 @@ type Service struct {
 	Number string `yaml:"number"`
 	Name   string `yaml:"name"`
 	Queue  string `yaml:"queue"`
-	Flow   string `yaml:"flow"`
+	// Flow is the IVR flow callers run first (a file NAME.yaml in
+	// ivr.scripts_dir); "main" when empty; "none" sends callers straight
+	// to the queue.
+	Flow string `yaml:"flow"`
+	// Survey is the flow a caller is sent to when the agent ends the call
+	// (a post-call satisfaction survey); empty: none.
+	Survey string `yaml:"survey"`
 }
 
 // Agent is one agent seat.
@@ -119,4 +194,6 @@ type Agent struct {
 	Name     string   `yaml:"name"`
 	Endpoint string   `yaml:"endpoint"` // e.g. PJSIP/agent1; user/agent1 on FreeSWITCH
 	Queues   []string `yaml:"queues"`
+	// Skills: skill → level, 1 (novice) to 10 (expert).
+	Skills map[string]int `yaml:"skills"`
 }

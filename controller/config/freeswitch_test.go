@@ -32,7 +32,7 @@ func TestParseFreeSWITCH(t *testing.T) {
 		t.Errorf("defaults: switch %q, freeswitch %+v", cfg.Switch, cfg.FreeSWITCH)
 	}
 
-	src := minimalFS + "freeswitch:\n  address: 10.0.0.5:8021\n  recording_dir: /srv/fs/rec\n"
+	src := minimalFS + "freeswitch:\n  address: 10.0.0.5:8021\n  recording_dir: /srv/fs/rec\n  outbound_listen: 127.0.0.1:8084\n"
 	cfg, err = Parse("hotline.yaml", []byte(src), env(EnvESLPassword, "esl-secret", EnvARIPassword, "ari-secret"))
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +44,8 @@ func TestParseFreeSWITCH(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs := cfg.FreeSWITCH
-	if cfg.Switch != SwitchFreeSWITCH || fs.Address != "10.0.0.5:8021" || fs.Password != "esl-secret" || fs.RecordingDir != "/srv/fs/rec" {
+	if cfg.Switch != SwitchFreeSWITCH || fs.Address != "10.0.0.5:8021" || fs.Password != "esl-secret" || fs.RecordingDir != "/srv/fs/rec" ||
+		fs.OutboundListen != "127.0.0.1:8084" {
 		t.Errorf("freeswitch = %q %+v", cfg.Switch, fs)
 	}
 	if got := cfg.SwitchRecordingDir(); got != "/srv/fs/rec" {
@@ -85,6 +86,12 @@ func TestValidateFreeSWITCH(t *testing.T) {
 		}},
 		{"address", minimalFS + "freeswitch:\n  address: localhost\n", []string{
 			`hotline.yaml:16: freeswitch.address: "localhost" is not host:port of FreeSWITCH's event socket`,
+		}},
+		{"outbound listen", minimalFS + "freeswitch:\n  outbound_listen: 8084\n", []string{
+			`hotline.yaml:16: freeswitch.outbound_listen: "8084" is not host:port for FreeSWITCH's socket application to connect to`,
+		}},
+		{"outbound listen port", minimalFS + "freeswitch:\n  outbound_listen: 127.0.0.1:80840\n", []string{
+			`hotline.yaml:16: freeswitch.outbound_listen: "127.0.0.1:80840": port "80840" is not a number from 1 to 65535`,
 		}},
 		{"recording dir", minimalFS + "freeswitch:\n  recording_dir: rec/../x\n", []string{
 			`hotline.yaml:16: freeswitch.recording_dir: "rec/../x" is not an absolute path of letters, digits, / . _ -`,

@@ -44,7 +44,7 @@ func Default() *Config {
 		FreeSWITCH: FreeSWITCH{Address: "127.0.0.1:8021"},
 		API:        API{Listen: "127.0.0.1:8089"},
 		Recording:  Recording{Format: "wav"},
-		IVR:        IVR{NoInputTimeout: 60 * time.Second, MaxInvalid: 3},
+		IVR:        IVR{ScriptsDir: "ivr-scripts"},
 	}
 }
 
@@ -53,6 +53,16 @@ const (
 	DefaultStrategy    = "longest-idle"
 	DefaultRingTimeout = 15 * time.Second
 	DefaultWrapUp      = 10 * time.Second
+	// DefaultWrapUpMaxExtension is how much after-call work an agent may
+	// add after a call.
+	DefaultWrapUpMaxExtension = 60 * time.Second
+	DefaultCallbackAttempts   = 3
+	DefaultCallbackInterval   = 5 * time.Minute
+	DefaultCallbackDial       = 2 * time.Minute
+	// Weighted-skill-idle defaults.
+	DefaultSkillWeight = 1.0
+	DefaultIdleWeight  = 1.0
+	DefaultIdleScale   = 5 * time.Minute
 )
 
 // Load reads the configuration file at path strictly (unknown keys are
@@ -105,6 +115,29 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 		}
 		if !idx.has(p + ".wrap_up") {
 			q.WrapUp = DefaultWrapUp
+		}
+		if !idx.has(p + ".wrap_up_max_extension") {
+			q.WrapUpMaxExtension = DefaultWrapUpMaxExtension
+		}
+		if !idx.has(p + ".callback.attempts") {
+			q.Callback.Attempts = DefaultCallbackAttempts
+		}
+		if !idx.has(p + ".callback.interval") {
+			q.Callback.Interval = DefaultCallbackInterval
+		}
+		if !idx.has(p + ".callback.dial_timeout") {
+			q.Callback.DialTimeout = DefaultCallbackDial
+		}
+		if w := q.Weights; w != nil {
+			if !idx.has(p + ".weights.skill") {
+				w.Skill = DefaultSkillWeight
+			}
+			if !idx.has(p + ".weights.idle") {
+				w.Idle = DefaultIdleWeight
+			}
+			if !idx.has(p + ".weights.idle_scale") {
+				w.IdleScale = DefaultIdleScale
+			}
 		}
 	}
 
@@ -291,6 +324,8 @@ func translateOne(name string, idx *index, msg string) Problem {
 			}
 		case goType == "int":
 			p.Msg = fmt.Sprintf("%s is not a whole number", found)
+		case goType == "float64":
+			p.Msg = fmt.Sprintf("%s is not a number", found)
 		case goType == "string":
 			p.Msg = fmt.Sprintf("expected text, found %s", found)
 		case strings.HasPrefix(goType, "[]"):

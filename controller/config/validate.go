@@ -1,12 +1,18 @@
 package config
 
 import (
+	"maps"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotline-cc/hotline/controller/acd"
+	"github.com/hotline-cc/hotline/controller/pbx"
 )
 
 var (
@@ -16,12 +22,33 @@ var (
 	// FreeSWITCH dial strings hotline may originate to: a directory user
 	// or a sofia profile and destination (controller/pbx's endpoint rule).
 	reFSEndpoint = regexp.MustCompile(`^(user|sofia/[A-Za-z0-9_.-]+)/[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}(@[A-Za-z0-9_.-]{1,253})?$`)
+	// reSkill is a skill name.
+	reSkill = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	// rePrompt is an announcement the switch can be given: sound:NAME or
+	// recording:NAME with a path of letters, digits, / . _ - (no ..).
+	rePrompt = regexp.MustCompile(`^(sound|recording):[A-Za-z0-9_][A-Za-z0-9/._-]{0,254}$`)
 	// reDir is a recording directory FreeSWITCH can be given on the wire.
 	reDir = regexp.MustCompile(`^/[A-Za-z0-9/._-]{0,255}$`)
 )
 
-// Strategies are the queue strategies the ACD implements.
-func Strategies() []string { return []string{"longest-idle"} }
+// Strategies are the queue strategies the ACD implements: its routers'
+// names (acd.RouterNames), the one list.
+func Strategies() []string { return acd.RouterNames() }
+
+// MaxWaitActions are the actions a queue's max_wait may take.
+func MaxWaitActions() []string {
+	var out []string
+	for _, a := range acd.MaxWaitActions() {
+		out = append(out, string(a))
+	}
+	return out
+}
+
+// minLevel and maxLevel bound skill levels.
+const (
+	minLevel = 1
+	maxLevel = 10
+)
 
 // RecordingFormats are the formats Asterisk's MixMonitor writes that
 // hotline knows how to check.
@@ -39,6 +66,22 @@ const maxTimer = 24 * time.Hour
 
 // Validate checks the whole configuration and returns every problem found
 // (as Problems, each naming file:line and the setting), or nil.
+// FlowNone as a service's flow sends its callers straight to the queue.
+const FlowNone = "none"
+
+var reFlow = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// ServiceFlow is the IVR flow of a service ("" for none).
+func (s Service) ServiceFlow() string {
+	switch s.Flow {
+	case "":
+		return "main"
+	case FlowNone:
+		return ""
+	}
+	return s.Flow
+}
+
 func (c *Config) Validate() error {
 	var ps Problems
 	add := func(path, format string, args ...any) {
@@ -66,6 +109,13 @@ func (c *Config) Validate() error {
 	if fs {
 		if host, port, err := net.SplitHostPort(c.FreeSWITCH.Address); err != nil || host == "" || port == "" {
 			add("freeswitch.address", "%q is not host:port of FreeSWITCH's event socket", c.FreeSWITCH.Address)
+		}
+		if a := c.FreeSWITCH.OutboundListen; a != "" {
+			if host, port, err := net.SplitHostPort(a); err != nil || host == "" || port == "" {
+				add("freeswitch.outbound_listen", "%q is not host:port for FreeSWITCH's socket application to connect to", a)
+			} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				add("freeswitch.outbound_listen", "%q: port %q is not a number from 1 to 65535", a, port)
+			}
 		}
 		if d := c.FreeSWITCH.RecordingDir; d != "" && (!reDir.MatchString(d) || strings.Contains(d, "..")) {
 			add("freeswitch.recording_dir", "%q is not an absolute path of letters, digits, / . _ -", d)
@@ -96,24 +146,95 @@ func (c *Config) Validate() error {
 		oneOf("recording.format", c.Recording.Format, RecordingFormats()...)
 	}
 
-	timer(add, "ivr.no_input_timeout", c.IVR.NoInputTimeout, false)
-	if c.IVR.MaxInvalid < 1 {
-		add("ivr.max_invalid", "%d must be at least 1", c.IVR.MaxInvalid)
+	timer(add, "ivr.no_input_timeout", c.IVR.NoInputTimeout, true)
+	if c.IVR.MaxInvalid < 0 || c.IVR.MaxInvalid > 20 {
+		add("ivr.max_invalid", "%d is not from 1 to 20 (0: as each flow says)", c.IVR.MaxInvalid)
+	}
+	if c.IVR.ScriptsDir == "" {
+		add("ivr.scripts_dir", "is empty: name the directory of the IVR flow files")
 	}
 
 	queues := map[string]bool{}
+	for _, q := range c.Queues {
+		queues[q.ID] = true
+	}
+	ids := map[string]bool{}
 	for i, q := range c.Queues {
 		p := "queues[" + strconv.Itoa(i) + "]"
 		switch {
 		case !reID.MatchString(q.ID):
 			add(p+".id", "%q is not a valid id (letters, digits, . _ -)", q.ID)
-		case queues[q.ID]:
+		case ids[q.ID]:
 			add(p+".id", "queue %q is defined twice", q.ID)
 		}
-		queues[q.ID] = true
+		ids[q.ID] = true
 		oneOf(p+".strategy", q.Strategy, Strategies()...)
 		timer(add, p+".ring_timeout", q.RingTimeout, false)
 		timer(add, p+".wrap_up", q.WrapUp, true)
+		timer(add, p+".wrap_up_max_extension", q.WrapUpMaxExtension, true)
+		if w := q.Weights; w != nil {
+			if q.Strategy != "weighted-skill-idle" {
+				add(p+".weights", "is only for strategy weighted-skill-idle (strategy is %q)", q.Strategy)
+			}
+			weight := func(path string, v float64) {
+				if math.IsNaN(v) || v < 0 || v > 1000 {
+					add(path, "%v must be a number from 0 to 1000", v)
+				}
+			}
+			weight(p+".weights.skill", w.Skill)
+			weight(p+".weights.idle", w.Idle)
+			timer(add, p+".weights.idle_scale", w.IdleScale, false)
+		}
+		skills(add, p+".skills", q.Skills)
+		var last time.Duration
+		for k, o := range q.Overflow {
+			op := p + ".overflow[" + strconv.Itoa(k) + "]"
+			timer(add, op+".after", o.After, false)
+			if k > 0 && o.After <= last {
+				add(op+".after", "%s must be later than the step before (%s)", o.After, last)
+			}
+			last = max(last, o.After)
+			if o.MinLevel == 0 && len(o.AddSkills) == 0 && o.ToQueue == "" {
+				add(op, "does nothing: give min_level, add_skills or to_queue")
+			}
+			if o.MinLevel != 0 && (o.MinLevel < minLevel || o.MinLevel > maxLevel) {
+				add(op+".min_level", "%d is not a level from %d to %d", o.MinLevel, minLevel, maxLevel)
+			}
+			skills(add, op+".add_skills", o.AddSkills)
+			switch {
+			case o.ToQueue == "":
+			case o.ToQueue == q.ID:
+				add(op+".to_queue", "is the queue itself")
+			case !queues[o.ToQueue]:
+				add(op+".to_queue", "queue %q is not defined in queues", o.ToQueue)
+			}
+		}
+		if mw := q.MaxWait; mw != nil {
+			timer(add, p+".max_wait.after", mw.After, false)
+			oneOf(p+".max_wait.action", mw.Action, MaxWaitActions()...)
+			if mw.Action == string(acd.MaxWaitCallback) && q.Callback.Dial == "" {
+				add(p+".max_wait.action", "callback needs callback.dial (the endpoint the customer is dialled at)")
+			}
+			if mw.Prompt != "" && (!rePrompt.MatchString(mw.Prompt) || strings.Contains(mw.Prompt, "..")) {
+				add(p+".max_wait.prompt", "%q is not sound:NAME or recording:NAME (letters, digits, / . _ -)", mw.Prompt)
+			}
+		}
+		// Zero callback settings (a Config built in code) take the ACD's
+		// defaults.
+		if cb := q.Callback; cb.Attempts < 0 || cb.Attempts > 20 {
+			add(p+".callback.attempts", "%d is not from 1 to 20", cb.Attempts)
+		}
+		timer(add, p+".callback.interval", q.Callback.Interval, true)
+		timer(add, p+".callback.dial_timeout", q.Callback.DialTimeout, true)
+		if d := q.Callback.Dial; d != "" {
+			if msg := checkDial(d, fs); msg != "" {
+				add(p+".callback.dial", "%q %s", d, msg)
+			}
+		}
+		timer(add, p+".announce_every", q.AnnounceEvery, true)
+		if a := q.AnnounceEvery; a > 0 && a < minAnnounceEvery {
+			add(p+".announce_every", "%s is too often: 0s (off) or at least %s", a, minAnnounceEvery)
+		}
 	}
 
 	numbers := map[string]bool{}
@@ -131,6 +252,12 @@ func (c *Config) Validate() error {
 			add(p+".queue", "is empty: name the queue that answers %s", s.Number)
 		case !queues[s.Queue]:
 			add(p+".queue", "queue %q is not defined in queues", s.Queue)
+		}
+		if s.Flow != "" && s.Flow != FlowNone && !reFlow.MatchString(s.Flow) {
+			add(p+".flow", "%q is not a flow name (a file NAME.yaml in ivr.scripts_dir: lower-case letters, digits, _ -), or %q", s.Flow, FlowNone)
+		}
+		if s.Survey != "" && !reFlow.MatchString(s.Survey) {
+			add(p+".survey", "%q is not a flow name (lower-case letters, digits, _ -)", s.Survey)
 		}
 	}
 
@@ -166,8 +293,51 @@ func (c *Config) Validate() error {
 			}
 			seen[q] = true
 		}
+		skills(add, p+".skills", a.Skills)
 	}
 	return ps.err()
+}
+
+// minAnnounceEvery is the shortest announce_every: an announcement
+// takes a few seconds to say.
+const minAnnounceEvery = 5 * time.Second
+
+// checkDial checks a callback dial template: it must hold {number}, and
+// with a number put in, be an endpoint the switch may be given (the
+// driver checks the same again on every dial). It returns what is
+// wrong, or "".
+func checkDial(tmpl string, fs bool) string {
+	if strings.Count(tmpl, "{number}") != 1 {
+		return "must hold {number} once, where the customer's number goes"
+	}
+	ep := strings.Replace(tmpl, "{number}", "13800000000", 1)
+	want := "PJSIP/{number}@trunk or PJSIP/{number}"
+	if fs {
+		want = "sofia/profile/{number}@gateway-host or user/{number}"
+		if !strings.HasPrefix(ep, "sofia/") && !strings.HasPrefix(ep, "user/") {
+			return "is not of the form " + want
+		}
+	} else if !strings.HasPrefix(ep, "PJSIP/") {
+		return "is not of the form " + want
+	}
+	if err := (pbx.Originate{ID: "callback", Endpoint: ep}).Validate(); err != nil {
+		return "is not of the form " + want + " (letters, digits, _ . + - only)"
+	}
+	return ""
+}
+
+// skills checks a skill → level map: names of letters, digits, . _ -
+// and levels 1-10; problems in name order.
+func skills(add func(path, format string, args ...any), path string, s map[string]int) {
+	for _, name := range slices.Sorted(maps.Keys(s)) {
+		if !reSkill.MatchString(name) {
+			add(path+"."+name, "%q is not a valid skill name (letters, digits, . _ -)", name)
+			continue
+		}
+		if l := s[name]; l < minLevel || l > maxLevel {
+			add(path+"."+name, "level %d is not from %d to %d", l, minLevel, maxLevel)
+		}
+	}
 }
 
 // timer checks a duration setting: positive (or zero when zeroOK) and at

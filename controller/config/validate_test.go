@@ -34,9 +34,14 @@ func TestValidate(t *testing.T) {
 		{"recording format", "recording:\n  format: mp3\n" + minimal, []string{
 			`hotline.yaml:2: recording.format: "mp3" is not one of wav, wav49, gsm, ulaw, alaw, sln, sln16, g722`,
 		}},
-		{"ivr", "ivr:\n  no_input_timeout: 0s\n  max_invalid: 0\n" + minimal, []string{
-			`hotline.yaml:2: ivr.no_input_timeout: 0s must be positive`,
-			`hotline.yaml:3: ivr.max_invalid: 0 must be at least 1`,
+		{"ivr", "ivr:\n  no_input_timeout: -1s\n  max_invalid: -1\n  scripts_dir: ''\n" + minimal, []string{
+			`hotline.yaml:2: ivr.no_input_timeout: -1s must be positive`,
+			`hotline.yaml:3: ivr.max_invalid: -1 is not from 1 to 20 (0: as each flow says)`,
+			`hotline.yaml:4: ivr.scripts_dir: is empty: name the directory of the IVR flow files`,
+		}},
+		{"service flow", "database: {url: postgres://h/db}\nqueues: [{id: q}]\nservices:\n  - number: \"10000\"\n    queue: q\n    flow: Main Menu\n    survey: ../x\n", []string{
+			`hotline.yaml:6: services[0].flow: "Main Menu" is not a flow name (a file NAME.yaml in ivr.scripts_dir: lower-case letters, digits, _ -), or "none"`,
+			`hotline.yaml:7: services[0].survey: "../x" is not a flow name (lower-case letters, digits, _ -)`,
 		}},
 		{"queue timers", `database: {url: postgres://h/db}
 queues:
@@ -56,11 +61,11 @@ queues:
 queues:
   - id: "a b"
   - id: q
-    strategy: random
+    strategy: fastest
   - id: q
 `, []string{
 			`hotline.yaml:3: queues[0].id: "a b" is not a valid id (letters, digits, . _ -)`,
-			`hotline.yaml:5: queues[1].strategy: "random" is not one of longest-idle`,
+			`hotline.yaml:5: queues[1].strategy: "fastest" is not one of longest-idle, fewest-calls, least-talk-time, skill-level-first, weighted-skill-idle, round-robin, random`,
 			`hotline.yaml:6: queues[2].id: queue "q" is defined twice`,
 		}},
 		{"services", `database: {url: postgres://h/db}
@@ -99,6 +104,84 @@ agents:
 			`hotline.yaml:9: agents[2].id: "1002/x" is not a valid id (letters, digits, . _ -)`,
 			`hotline.yaml:10: agents[2].endpoint: PJSIP/agent1 is already the endpoint of agent "1001"`,
 			`hotline.yaml:12: agents[3].endpoint: "PJSIP/a&b" is not of the form PJSIP/name`,
+		}},
+		{"skills and strategy parameters", `database: {url: postgres://h/db}
+queues:
+  - id: billing
+    strategy: longest-idle
+    weights: {skill: 2}
+    skills: {billing: 0, "bad skill": 3}
+  - id: general
+    strategy: weighted-skill-idle
+    weights:
+      skill: -1
+      idle_scale: 0s
+agents:
+  - id: "1001"
+    endpoint: PJSIP/agent1
+    queues: [billing]
+    skills:
+      billing: 11
+      broadband: 3
+`, []string{
+			`hotline.yaml:5: queues[0].weights: is only for strategy weighted-skill-idle (strategy is "longest-idle")`,
+			`hotline.yaml:6: queues[0].skills.bad skill: "bad skill" is not a valid skill name (letters, digits, . _ -)`,
+			`hotline.yaml:6: queues[0].skills.billing: level 0 is not from 1 to 10`,
+			`hotline.yaml:10: queues[1].weights.skill: -1 must be a number from 0 to 1000`,
+			`hotline.yaml:11: queues[1].weights.idle_scale: 0s must be positive`,
+			`hotline.yaml:17: agents[0].skills.billing: level 11 is not from 1 to 10`,
+		}},
+		{"overflow and max wait", `database: {url: postgres://h/db}
+queues:
+  - id: billing
+    overflow:
+      - after: 30s
+        min_level: 11
+      - after: 30s
+        add_skills: {general: 0}
+      - after: 20s
+        to_queue: nowhere
+      - after: 200s
+      - after: 300s
+        to_queue: billing
+    max_wait:
+      after: 0s
+      action: hangup
+      prompt: "sound:../etc/passwd"
+    callback: {attempts: 50, interval: -1s}
+`, []string{
+			`hotline.yaml:6: queues[0].overflow[0].min_level: 11 is not a level from 1 to 10`,
+			`hotline.yaml:7: queues[0].overflow[1].after: 30s must be later than the step before (30s)`,
+			`hotline.yaml:8: queues[0].overflow[1].add_skills.general: level 0 is not from 1 to 10`,
+			`hotline.yaml:9: queues[0].overflow[2].after: 20s must be later than the step before (30s)`,
+			`hotline.yaml:10: queues[0].overflow[2].to_queue: queue "nowhere" is not defined in queues`,
+			`hotline.yaml:11: queues[0].overflow[3]: does nothing: give min_level, add_skills or to_queue`,
+			`hotline.yaml:13: queues[0].overflow[4].to_queue: is the queue itself`,
+			`hotline.yaml:15: queues[0].max_wait.after: 0s must be positive`,
+			`hotline.yaml:16: queues[0].max_wait.action: "hangup" is not one of callback, voicemail, release`,
+			`hotline.yaml:17: queues[0].max_wait.prompt: "sound:../etc/passwd" is not sound:NAME or recording:NAME (letters, digits, / . _ -)`,
+			`hotline.yaml:18: queues[0].callback.attempts: 50 is not from 1 to 20`,
+			`hotline.yaml:18: queues[0].callback.interval: -1s must be positive`,
+		}},
+		{"callback dial and announcements", `database: {url: postgres://h/db}
+queues:
+  - id: a
+    max_wait: {after: 60s, action: callback}
+    announce_every: 2s
+  - id: b
+    callback: {dial: "PJSIP/pstn"}
+    announce_every: -30s
+  - id: c
+    callback: {dial: "PJSIP/{number}@pstn;transport=tcp"}
+  - id: d
+    callback: {dial: "Local/{number}@outbound"}
+`, []string{
+			`hotline.yaml:4: queues[0].max_wait.action: callback needs callback.dial (the endpoint the customer is dialled at)`,
+			`hotline.yaml:5: queues[0].announce_every: 2s is too often: 0s (off) or at least 5s`,
+			`hotline.yaml:7: queues[1].callback.dial: "PJSIP/pstn" must hold {number} once, where the customer's number goes`,
+			`hotline.yaml:8: queues[1].announce_every: -30s must be positive`,
+			`hotline.yaml:10: queues[2].callback.dial: "PJSIP/{number}@pstn;transport=tcp" is not of the form PJSIP/{number}@trunk or PJSIP/{number} (letters, digits, _ . + - only)`,
+			`hotline.yaml:12: queues[3].callback.dial: "Local/{number}@outbound" is not of the form PJSIP/{number}@trunk or PJSIP/{number}`,
 		}},
 		{"missing endpoint located at the item", `database: {url: postgres://h/db}
 agents:
@@ -202,5 +285,107 @@ func TestCheckSecrets(t *testing.T) {
 				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
 			}
 		})
+	}
+}
+
+// Skills, strategies with their parameters, overflow, max_wait and the
+// callback policy parse into the values the ACD is built from.
+func TestParseACDSettings(t *testing.T) {
+	src := `database: {url: postgres://h/db}
+queues:
+  - id: billing
+    strategy: weighted-skill-idle
+    weights: {skill: 2.5}
+    skills: {billing: 5}
+    wrap_up_max_extension: 2m
+    overflow:
+      - after: 30s
+        min_level: 3
+      - after: 60s
+        add_skills: {general: 1}
+      - after: 120s
+        to_queue: general
+    max_wait:
+      after: 300s
+      action: callback
+      prompt: sound:hotline/callback-offer
+    callback: {attempts: 5, interval: 10m, dial: "PJSIP/{number}@pstn"}
+    announce_every: 30s
+  - id: general
+    strategy: round-robin
+agents:
+  - id: "1001"
+    endpoint: PJSIP/agent1
+    queues: [billing, general]
+    skills: {billing: 7, broadband: 3}
+`
+	cfg, err := Parse("hotline.yaml", []byte(src), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	b, g := cfg.Queues[0], cfg.Queues[1]
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"weights.skill", b.Weights.Skill, 2.5},
+		{"weights.idle default", b.Weights.Idle, DefaultIdleWeight},
+		{"weights.idle_scale default", b.Weights.IdleScale, DefaultIdleScale},
+		{"skills", b.Skills["billing"], 5},
+		{"wrap_up_max_extension", b.WrapUpMaxExtension, 2 * time.Minute},
+		{"overflow[0]", b.Overflow[0].MinLevel, 3},
+		{"overflow[1]", b.Overflow[1].AddSkills["general"], 1},
+		{"overflow[2]", b.Overflow[2].ToQueue, "general"},
+		{"overflow[2].after", b.Overflow[2].After, 120 * time.Second},
+		{"max_wait", *b.MaxWait, MaxWait{After: 300 * time.Second, Action: "callback", Prompt: "sound:hotline/callback-offer"}},
+		{"callback.attempts", b.Callback.Attempts, 5},
+		{"callback.interval", b.Callback.Interval, 10 * time.Minute},
+		{"callback.dial_timeout default", b.Callback.DialTimeout, DefaultCallbackDial},
+		{"callback.dial", b.Callback.Dial, "PJSIP/{number}@pstn"},
+		{"announce_every", b.AnnounceEvery, 30 * time.Second},
+		{"general announce_every default (off)", g.AnnounceEvery, time.Duration(0)},
+		{"general callback.dial default (none)", g.Callback.Dial, ""},
+		{"general strategy", g.Strategy, "round-robin"},
+		{"general wrap_up_max_extension default", g.WrapUpMaxExtension, DefaultWrapUpMaxExtension},
+		{"general callback default", g.Callback.Attempts, DefaultCallbackAttempts},
+		{"general weights", g.Weights == nil, true},
+		{"agent skills", cfg.Agents[0].Skills["broadband"], 3},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if _, err := Parse("hotline.yaml", []byte("queues:\n  - id: q\n    weights: {skill: lots}\n"), env()); err == nil ||
+		err.Error() != `hotline.yaml:3: queues[0].weights.skill: "lots" is not a number` {
+		t.Errorf("a weight that is not a number: %v", err)
+	}
+}
+
+// A callback dial template must give, with a number in it, an endpoint
+// the chosen switch can be given.
+func TestCheckDial(t *testing.T) {
+	cases := []struct {
+		tmpl string
+		fs   bool
+		ok   bool
+	}{
+		{"PJSIP/{number}@pstn", false, true},
+		{"PJSIP/{number}", false, true},
+		{"sofia/external/{number}@carrier.example", true, true},
+		{"user/{number}", true, true},
+		{"PJSIP/{number}@pstn", true, false},              // an Asterisk endpoint on FreeSWITCH
+		{"sofia/external/{number}@carrier", false, false}, // and the other way round
+		{"sofia/gateway/carrier/{number}", true, false},   // a gateway path the driver refuses
+		{"PJSIP/{number}{number}@pstn", false, false},
+		{"PJSIP/{number}@pstn;x", false, false},
+	}
+	for _, c := range cases {
+		if msg := checkDial(c.tmpl, c.fs); (msg == "") != c.ok {
+			t.Errorf("checkDial(%q, freeswitch %v) = %q, want ok %v", c.tmpl, c.fs, msg, c.ok)
+		}
 	}
 }

@@ -24,8 +24,8 @@ func TestSelfServiceBillIsContained(t *testing.T) {
 		t.Fatalf("contact %+v, want contained, released by the system, never queued", c)
 	}
 	trail := e.trail(c.ID)
-	for _, want := range []string{"menu/key/1", "menu/choice/current bill", "bill/lookup/current bill 123.45",
-		"bill/prompt/sound:hotline/bill-is number:123 sound:hotline/yuan number:45 sound:hotline/cents"} {
+	for _, want := range []string{"main_menu/key/1", "main_menu/choice/1 → bill", "bill/lookup/current_bill: found",
+		"read_bill/prompt/sound:hotline/bill-is number:123 sound:hotline/yuan number:45 sound:hotline/cents"} {
 		if !has(trail, want) {
 			t.Errorf("trail lacks %q:\n%s", want, strings.Join(trail, "\n"))
 		}
@@ -43,7 +43,7 @@ func TestAgentCallIsBridgedRecordedAndLogged(t *testing.T) {
 	}
 	c := e.answeredCall("13800000002", "1001", 5)
 	// The agent's screen gets the IVR trail.
-	if trail := e.trail(c.ID); !has(trail, "menu/choice/agent") || !has(trail, "greeting/prompt/sound:hotline/welcome") {
+	if trail := e.trail(c.ID); !has(trail, "main_menu/choice/agent (zero-out)") || !has(trail, "greeting/prompt/sound:hotline/welcome") {
 		t.Fatalf("trail: %v", trail)
 	}
 }
@@ -83,7 +83,7 @@ func TestNoInputReleasesTheCall(t *testing.T) {
 	if took := time.Since(begin); took < fast.noInput {
 		t.Fatalf("released after %s, before the no-input time %s", took, fast.noInput)
 	}
-	if trail := e.trail(c.ID); !has(trail, "menu/timeout/no key for 3s") || !has(trail, "goodbye/prompt/sound:hotline/goodbye") {
+	if trail := e.trail(c.ID); !has(trail, "main_menu/timeout/no key for 3s") || !has(trail, "goodbye/prompt/sound:hotline/goodbye") {
 		t.Fatalf("trail: %v", trail)
 	}
 }
@@ -106,7 +106,7 @@ func TestThreeInvalidKeysAndZeroOutReachAnAgent(t *testing.T) {
 		t.Fatalf("invalid-keys caller: %+v", inv)
 	}
 	trail := e.trail(inv.ID)
-	for _, want := range []string{"menu/invalid/key 9 (1 of 3)", "menu/invalid/key 8 (2 of 3)", "menu/invalid/key 7 (3 of 3)", "menu/choice/agent after invalid keys"} {
+	for _, want := range []string{"main_menu/invalid/key 9 (1 of 3)", "main_menu/invalid/key 8 (2 of 3)", "main_menu/invalid/key 7 (3 of 3)", "main_menu/choice/agent after invalid keys"} {
 		if !has(trail, want) {
 			t.Errorf("trail lacks %q: %v", want, trail)
 		}
@@ -115,7 +115,7 @@ func TestThreeInvalidKeysAndZeroOutReachAnAgent(t *testing.T) {
 	if zero.Disposition.String != store.DispAnswered {
 		t.Fatalf("zero-out caller: %+v", zero)
 	}
-	if trail := e.trail(zero.ID); !has(trail, "greeting/key/0") || has(trail, "menu/prompt/sound:hotline/main-menu") {
+	if trail := e.trail(zero.ID); !has(trail, "greeting/key/0") || has(trail, "main_menu/prompt/sound:hotline/main-options") {
 		t.Fatalf("zero-out during the greeting should skip the menu: %v", trail)
 	}
 }
@@ -163,10 +163,15 @@ func TestVIPCallerGoesAheadInLine(t *testing.T) {
 // the phone is a SIPp UAC registered as the agent's own endpoint.
 func TestDeskPhoneFeatureCodes(t *testing.T) {
 	e := start(t, fast)
-	dial := func(code string) {
+	if err := e.client.SetPIN(e.ctx, "1002", "4321"); err != nil {
+		t.Fatal(err)
+	}
+	// dial calls from agent 2's phone; keys are keyed 1 s and 4 s after
+	// the answer (agent number, then PIN, each ended by #).
+	dial := func(code, keys1, keys2 string) {
 		t.Helper()
 		p, err := sipp.Start(e.ctx, sipp.Options{Scenario: "caller-uac.xml", Target: "127.0.0.1:5060", Service: code,
-			CSV: [][]string{{"agent2", "", "0", "", "0", "", "0", "0"}}, Calls: 1, Timeout: 30 * time.Second, TimeoutIsError: true,
+			CSV: [][]string{{"agent2", keys1, "1000", keys2, "3000", "", "0", "0"}}, Calls: 1, Timeout: 40 * time.Second, TimeoutIsError: true,
 			Vars: map[string]string{"from_user": "agent2"}})
 		if err != nil {
 			t.Fatal(err)
@@ -175,21 +180,28 @@ func TestDeskPhoneFeatureCodes(t *testing.T) {
 			t.Fatalf("dialling %s: %v %s\n%s", code, err, r.Summary(), r.Errors())
 		}
 	}
-	steps := []struct{ code, state, reason string }{
-		{"*21", "NOT_READY", "login"},
-		{"*23", "READY", ""},
-		{"*241", "NOT_READY", "meal"},
-		{"*249", "NOT_READY", "meal"}, // unknown reason: refused, nothing changes
-		{"*22", "LOGGED_OUT", ""},
+	steps := []struct{ code, keys1, keys2, state, reason string }{
+		{"*21", "1002#", "9999#", "LOGGED_OUT", ""}, // wrong PIN: refused
+		{"*21", "1001#", "4321#", "LOGGED_OUT", ""}, // another agent's number from this phone: refused
+		{"*21", "1002#", "4321#", "NOT_READY", "login"},
+		{"*23", "", "", "READY", ""},
+		{"*241", "", "", "NOT_READY", "meal"},
+		{"*249", "", "", "NOT_READY", "meal"}, // unknown reason: refused, nothing changes
+		{"*22", "", "", "LOGGED_OUT", ""},
 	}
 	for _, s := range steps {
-		dial(s.code)
+		dial(s.code, s.keys1, s.keys2)
 		if state, reason := e.agentState("1002"); state != s.state || reason != s.reason {
-			t.Fatalf("after %s agent 1002 is %s (%q), want %s (%q)", s.code, state, reason, s.state, s.reason)
+			t.Fatalf("after %s %s %s agent 1002 is %s (%q), want %s (%q)", s.code, s.keys1, s.keys2, state, reason, s.state, s.reason)
 		}
 	}
 	// Nobody else's state moved.
 	if state, _ := e.agentState("1001"); state != "LOGGED_OUT" {
 		t.Fatalf("agent 1001 is %s", state)
+	}
+	// The PIN is in no log line of the contact log or the trail tables.
+	var n int
+	if err := e.db.GetContext(e.ctx, &n, `SELECT count(*) FROM contact_events WHERE data::text LIKE '%4321%'`); err != nil || n != 0 {
+		t.Fatalf("PIN found in %d contact events (%v)", n, err)
 	}
 }

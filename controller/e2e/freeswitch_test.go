@@ -62,6 +62,7 @@ api:
 recording:
   dir: %s
 ivr:
+  scripts_dir: %s
   no_input_timeout: %s
   max_invalid: 3
 queues:
@@ -74,7 +75,7 @@ services:
     name: Hotline
     queue: general
 agents:
-`, fs.Addr(), dbURL, freePort(t), recDir, o.noInput, o.ringTimeout, o.wrapUp)
+`, fs.Addr(), dbURL, freePort(t), recDir, scriptsDir(t), o.noInput, o.ringTimeout, o.wrapUp)
 	for i := 1; i <= o.agents; i++ {
 		yaml += fmt.Sprintf("  - {id: \"100%d\", name: Agent %d, endpoint: user/agent%d, queues: [general]}\n", i, i, i)
 	}
@@ -129,15 +130,18 @@ func (e *fsEnv) call(spec esltest.CallSpec) {
 
 func TestFreeSWITCHSelfServiceBillIsContained(t *testing.T) {
 	e := startFS(t, fsFast, nil)
-	e.call(esltest.CallSpec{Caller: "13800000001", Keys: []string{"1"}, KeysOnPrompt: "main-menu", KeyDelay: fsFileDuration / 2})
+	e.call(esltest.CallSpec{Caller: "13800000001", Keys: []string{"1"}, KeysOnPrompt: "main-options", KeyDelay: fsFileDuration / 2})
 	c := e.contact("13800000001")
 	if c.Disposition.String != store.DispContained || c.HangupBy.String != "system" || c.QueuedAt.Valid || c.AgentID.Valid {
 		t.Fatalf("contact %+v, want contained, released by the system, never queued", c)
 	}
 	trail := e.trail(c.ID)
-	want := []string{"greeting/prompt/sound:hotline/welcome", "menu/prompt/sound:hotline/main-menu", "menu/key/1",
-		"menu/choice/current bill", "bill/lookup/current bill 123.45",
-		"bill/prompt/sound:hotline/bill-is number:123 sound:hotline/yuan number:45 sound:hotline/cents",
+	// The bill is read, the sub-menu offered; no key for the no-input
+	// time: goodbye, and the call counts as contained.
+	want := []string{"greeting/prompt/sound:hotline/welcome", "main_menu/prompt/sound:hotline/main-options", "main_menu/key/1",
+		"main_menu/choice/1 → bill", "bill/lookup/current_bill: found", "bill_known/condition/when[0] → read_bill",
+		"read_bill/prompt/sound:hotline/bill-is number:123 sound:hotline/yuan number:45 sound:hotline/cents",
+		"bill_more/prompt/sound:hotline/bill-more", "bill_more/timeout/no key for 2s",
 		"goodbye/prompt/sound:hotline/goodbye"}
 	if got := strings.Join(trail, "\n"); got != strings.Join(want, "\n") {
 		t.Fatalf("trail:\n%s\nwant (the key barges into the menu prompt):\n%s", got, strings.Join(want, "\n"))
@@ -149,9 +153,9 @@ func TestFreeSWITCHAgentCallIsBridgedRecordedAndLogged(t *testing.T) {
 	e.ready("1001")
 	// Presses 0 in the middle of the menu prompt, then stays 7 s (about
 	// 6 s with the agent).
-	e.call(esltest.CallSpec{Caller: "13800000002", Keys: []string{"0"}, KeysOnPrompt: "main-menu", KeyDelay: fsFileDuration / 2, HangupAfter: 7 * time.Second})
+	e.call(esltest.CallSpec{Caller: "13800000002", Keys: []string{"0"}, KeysOnPrompt: "main-options", KeyDelay: fsFileDuration / 2, HangupAfter: 7 * time.Second})
 	c := e.answeredCall("13800000002", "1001", 4)
-	if trail := e.trail(c.ID); !has(trail, "menu/key/0") || !has(trail, "menu/choice/agent") || !has(trail, "queue/prompt/sound:hotline/please-hold") {
+	if trail := e.trail(c.ID); !has(trail, "main_menu/key/0") || !has(trail, "main_menu/choice/agent (zero-out)") || !has(trail, "queue/prompt/sound:hotline/please-hold") {
 		t.Fatalf("trail: %v", trail)
 	}
 }
@@ -162,7 +166,7 @@ func TestFreeSWITCHRingTimeoutGoesToTheNextAgent(t *testing.T) {
 		"agent2": {AnswerAfter: 500 * time.Millisecond},
 	})
 	e.ready("1001", "1002") // 1001 idle longest: offered first
-	e.call(esltest.CallSpec{Caller: "13800000003", Keys: []string{"0"}, KeysOnPrompt: "main-menu", KeyDelay: fsFileDuration / 2, HangupAfter: 5 * time.Second})
+	e.call(esltest.CallSpec{Caller: "13800000003", Keys: []string{"0"}, KeysOnPrompt: "main-options", KeyDelay: fsFileDuration / 2, HangupAfter: 5 * time.Second})
 	c := e.contact("13800000003")
 	if c.Disposition.String != store.DispAnswered || c.AgentID.String != "1002" {
 		t.Fatalf("contact %+v, want answered by 1002", c)
@@ -186,14 +190,14 @@ func TestFreeSWITCHNoInputReleasesTheCall(t *testing.T) {
 	if took := time.Since(begin); took < fsFast.noInput+2*fsFileDuration {
 		t.Fatalf("released after %s, before the prompts and the no-input time %s", took, fsFast.noInput)
 	}
-	if trail := e.trail(c.ID); !has(trail, "menu/timeout/no key for 2s") || !has(trail, "goodbye/prompt/sound:hotline/goodbye") {
+	if trail := e.trail(c.ID); !has(trail, "main_menu/timeout/no key for 2s") || !has(trail, "goodbye/prompt/sound:hotline/goodbye") {
 		t.Fatalf("trail: %v", trail)
 	}
 }
 
 func TestFreeSWITCHCallerHangsUpWhileQueued(t *testing.T) {
 	e := startFS(t, fsFast, nil) // no agent is logged in
-	e.call(esltest.CallSpec{Caller: "13800000005", Keys: []string{"0"}, KeysOnPrompt: "main-menu", KeyDelay: fsFileDuration / 2, HangupAfter: 2 * time.Second})
+	e.call(esltest.CallSpec{Caller: "13800000005", Keys: []string{"0"}, KeysOnPrompt: "main-options", KeyDelay: fsFileDuration / 2, HangupAfter: 2 * time.Second})
 	c := e.contact("13800000005")
 	if c.Disposition.String != store.DispAbandonedQueue || c.HangupBy.String != "caller" || !c.QueuedAt.Valid || c.AnsweredAt.Valid {
 		t.Fatalf("contact %+v, want abandoned in queue by the caller", c)

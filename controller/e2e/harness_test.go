@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,9 @@ type options struct {
 	wrapUp      time.Duration
 	noInput     time.Duration
 	ariURL      string // ARI through this URL instead of the sandbox's own
+	// edit, if set, changes the configuration before it is validated
+	// (queues with skills, overflow, max_wait, callbacks; agents' skills).
+	edit func(*config.Config)
 }
 
 // testConfig is the configuration the tests and the restart test share.
@@ -56,16 +60,30 @@ func testConfig(t *testing.T, dbURL string, o options) *config.Config {
 	cfg.Recording.Dir = testenv.RecordingDir(t)
 	cfg.IVR.NoInputTimeout = o.noInput
 	cfg.IVR.MaxInvalid = 3
+	cfg.IVR.ScriptsDir = scriptsDir(t)
 	cfg.Queues = []config.Queue{{ID: "general", Name: "General", Strategy: "longest-idle", RingTimeout: o.ringTimeout, WrapUp: o.wrapUp}}
 	cfg.Services = []config.Service{{Number: "10000", Name: "Hotline", Queue: "general"}}
 	for i := 1; i <= o.agents; i++ {
 		cfg.Agents = append(cfg.Agents, config.Agent{ID: fmt.Sprintf("100%d", i), Name: fmt.Sprintf("Agent %d", i),
 			Endpoint: fmt.Sprintf("PJSIP/agent%d", i), Queues: []string{"general"}})
 	}
+	if o.edit != nil {
+		o.edit(cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config: %v", err)
 	}
 	return cfg
+}
+
+// scriptsDir is the repository's ivr-scripts/: the shipped flows.
+func scriptsDir(t *testing.T) string {
+	t.Helper()
+	d, err := filepath.Abs("../../ivr-scripts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func logger(t *testing.T) *slog.Logger {
@@ -344,7 +362,7 @@ func (e *env) answeredCall(caller, agent string, minSeconds float64) store.Conta
 	if err := e.db.SelectContext(e.ctx, &states, `SELECT state FROM agent_state_history WHERE agent_id = $1 ORDER BY id`, agent); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(states, ","), "NOT_READY,READY,RINGING,ON_CALL,AFTER_CALL_WORK,READY"; got != want {
+	if got, want := strings.Join(states, ","), "NOT_READY,READY,RESERVED,RINGING,ON_CALL,AFTER_CALL_WORK,READY"; got != want {
 		t.Fatalf("agent %s states %s, want %s", agent, got, want)
 	}
 	var kinds []string

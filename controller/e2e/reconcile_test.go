@@ -105,6 +105,21 @@ func TestMissedHangupDoesNotLeaveTheAgentOnCall(t *testing.T) {
 	// Presses 0 at once and hangs up 9 s after its key.
 	caller := e.callAsync([]string{"13800000002", "0", "1500", "", "0", "", "0", "9000"})
 	e.waitAgent("1001", "ON_CALL")
+	// Cut once the call is bridged and its recording runs.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var n int
+		if err := e.db.GetContext(e.ctx, &n, `SELECT count(*) FROM recordings r JOIN contacts c ON c.id = r.contact_id
+			WHERE c.caller = '13800000002'`); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the call's recording did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	cutter.setCut(true)
 	r, err := caller.Wait()
 	if err != nil {

@@ -55,6 +55,11 @@ const (
 	LinkDown
 	// Resynced: the link is (back) up; Snapshot holds what is live now.
 	Resynced
+	// ChannelHold and ChannelUnhold: the channel's phone put the call on
+	// hold (a re-INVITE to sendonly or inactive) or took it off hold.
+	// Drivers that cannot see this never deliver them.
+	ChannelHold
+	ChannelUnhold
 )
 
 var kindNames = [...]string{
@@ -64,6 +69,7 @@ var kindNames = [...]string{
 	RecordingStarted: "RecordingStarted", RecordingFinished: "RecordingFinished",
 	RecordingFailed: "RecordingFailed", ChannelEnteredBridge: "ChannelEnteredBridge",
 	ChannelLeftBridge: "ChannelLeftBridge", LinkDown: "LinkDown", Resynced: "Resynced",
+	ChannelHold: "ChannelHold", ChannelUnhold: "ChannelUnhold",
 }
 
 func (k EventKind) String() string {

@@ -49,8 +49,12 @@ func apiErr(err error) error {
 		return nil
 	case errors.Is(err, acd.ErrUnknownAgent):
 		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
-	case errors.Is(err, acd.ErrIllegal):
+	case errors.Is(err, acd.ErrIllegal), errors.Is(err, acd.ErrWrapUpLimit):
 		return fmt.Errorf("%w: %w", api.ErrConflict, err)
+	case errors.Is(err, acd.ErrUnknownReason), errors.Is(err, acd.ErrInvalidCallback):
+		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	case errors.Is(err, acd.ErrUnknownCallback):
+		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
 	}
 	return err
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/hotline-cc/hotline/controller/api"
 	"github.com/hotline-cc/hotline/controller/call"
 	"github.com/hotline-cc/hotline/controller/config"
-	"github.com/hotline-cc/hotline/controller/ivr"
 	"github.com/hotline-cc/hotline/controller/pbx"
 	"github.com/hotline-cc/hotline/controller/pbx/ari"
 	"github.com/hotline-cc/hotline/controller/pbx/esl"
@@ -59,7 +58,7 @@ func NewDriver(cfg *config.Config, log *slog.Logger) (pbx.Driver, error) {
 	switch cfg.Switch {
 	case config.SwitchFreeSWITCH:
 		d, err := esl.New(esl.Config{Addr: cfg.FreeSWITCH.Address, Password: cfg.FreeSWITCH.Password,
-			RecordingDir: cfg.SwitchRecordingDir(), Logger: log})
+			RecordingDir: cfg.SwitchRecordingDir(), OutboundListen: cfg.FreeSWITCH.OutboundListen, Logger: log})
 		if err != nil {
 			return nil, err
 		}
@@ -82,32 +81,40 @@ func Serve(ctx context.Context, cfg *config.Config, st *store.Store, drv pbx.Dri
 	if err != nil {
 		return err
 	}
+	cbJournal := newCallbackJournal(st, log)
+	a.SetCallbackJournal(cbJournal)
+	flows, flowEnv, err := newFlows(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
 	services := map[string]call.Service{}
 	for _, s := range cfg.Services {
-		services[s.Number] = call.Service{Number: s.Number, Queue: acd.QueueID(s.Queue)}
+		services[s.Number] = call.Service{Number: s.Number, Queue: acd.QueueID(s.Queue), Flow: s.ServiceFlow(), Survey: s.Survey}
 	}
-	rules := ivr.DefaultRules()
-	if cfg.IVR.NoInputTimeout > 0 {
-		rules.NoInput = cfg.IVR.NoInputTimeout
-	}
-	if cfg.IVR.MaxInvalid > 0 {
-		rules.MaxInvalid = cfg.IVR.MaxInvalid
-	}
-	mgr := call.NewManager(call.Config{Services: services, Rules: rules,
-		RecordingDir: cfg.Recording.Dir, RecordingFormat: cfg.Recording.Format}, drv, st, a, log)
+	mgr := call.NewManager(call.Config{Services: services, Flows: flows, FlowEnv: flowEnv,
+		RecordingDir: cfg.Recording.Dir, RecordingFormat: cfg.Recording.Format,
+		// Announcements and callback dialling per queue; the Manager
+		// registers itself as the ACD's callback handler once it has
+		// adopted the calls of a previous run.
+		Queues: queueSettings(cfg)}, drv, st, a, log)
 
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
 	}
-	srv := &http.Server{Handler: api.New(agentsAPI{a}, trailsAPI{mgr}, cfg.API.Token, log), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api.New(agentsAPI{a}, trailsAPI{mgr}, cfg.API.Token, log,
+		api.WithWrapUp(newACDAPI(a, st, cfg)), api.WithPINs(newACDAPI(a, st, cfg)), api.WithCallbacks(newACDAPI(a, st, cfg))), ReadHeaderTimeout: 10 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
 	acdCtx, stopACD := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopACD()
 	acdDone := make(chan struct{})
 	go func() { defer close(acdDone); _ = a.Run(acdCtx) }()
+	if err := restoreCallbacks(ctx, a, st, log.With("component", "acd")); err != nil {
+		log.Error("callbacks not restored", "err", err)
+	}
 	g.Go(func() error { return journal.run(gctx) })
+	g.Go(func() error { return cbJournal.run(gctx) })
 	g.Go(func() error { return drv.Run(gctx) })
 	g.Go(func() error { return mgr.Run(gctx, drv.Events()) })
 	g.Go(func() error { logSwitchLatency(gctx, drv, log, time.Minute); return nil })
@@ -139,13 +146,13 @@ func Serve(ctx context.Context, cfg *config.Config, st *store.Store, drv pbx.Dri
 }
 
 func newACD(ctx context.Context, cfg *config.Config, st *store.Store, j acd.Journal, log *slog.Logger) (*acd.ACD, error) {
-	var queues []acd.QueueConfig
-	for _, q := range cfg.Queues {
-		router, ok := acd.RouterByName(q.Strategy, uint64(time.Now().UnixNano()))
-		if !ok {
-			return nil, fmt.Errorf("queue %s: unknown strategy %q", q.ID, q.Strategy)
-		}
-		queues = append(queues, acd.QueueConfig{ID: acd.QueueID(q.ID), Router: router, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp})
+	queues, err := queueConfigs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	skills := map[string]map[string]int{} // agent skills come from the configuration
+	for _, ag := range cfg.Agents {
+		skills[ag.ID] = ag.Skills
 	}
 	rows, err := st.Agents(ctx)
 	if err != nil {
@@ -154,7 +161,8 @@ func newACD(ctx context.Context, cfg *config.Config, st *store.Store, j acd.Jour
 	var agents []acd.Agent
 	for _, r := range rows {
 		ag := acd.Agent{ID: acd.AgentID(r.ID), Name: r.Name, Endpoint: r.Endpoint, State: acd.State(r.State),
-			Reason: r.Reason, Since: r.StateSince, IdleSince: r.IdleSince, CallsToday: r.CallsToday, Queues: map[acd.QueueID]bool{}}
+			Reason: r.Reason, Since: r.StateSince, IdleSince: r.IdleSince, CallsToday: r.CallsToday, Queues: map[acd.QueueID]bool{},
+			Skills: skills[r.ID]}
 		for _, q := range r.Queues {
 			ag.Queues[acd.QueueID(q)] = true
 		}

@@ -28,6 +28,13 @@ type Contact struct {
 	OfferedAt      sql.NullTime   `db:"offered_at"`
 	AnsweredAt     sql.NullTime   `db:"answered_at"`
 	EndedAt        sql.NullTime   `db:"ended_at"`
+	// The IVR flow and version the call ran, and how it left the flow.
+	IVRFlow    sql.NullString `db:"ivr_flow"`
+	IVRVersion sql.NullInt64  `db:"ivr_version"`
+	IVROutcome sql.NullString `db:"ivr_outcome"`
+	// SurveyScore is the caller's post-call satisfaction score.
+	SurveyScore sql.NullInt64  `db:"survey_score"`
+	Voicemail   sql.NullString `db:"voicemail"`
 }
 
 // Contact states, where a live call is now.
@@ -47,7 +54,19 @@ const (
 	DispAbandonedQueue   = "abandoned_queue"
 	DispAbandonedRinging = "abandoned_ringing"
 	DispReleasedNoInput  = "released_no_input"
-	DispFailed           = "failed"
+	// DispReleased: the IVR said goodbye for another reason (for
+	// instance the invalid-entry limit with on_max_invalid: release).
+	DispReleased = "released"
+	DispFailed   = "failed"
+	// The caller waited the queue's max_wait and then asked to be called
+	// back, left a voice message, or was released with an announcement.
+	DispCallbackRequested = "callback_requested"
+	DispVoicemail         = "voicemail"
+	DispReleasedMaxWait   = "released_max_wait"
+	// DispCallbackUnanswered: a callback dial that did not connect the
+	// customer with an agent (no answer, busy, unreachable, or no agent
+	// answered first); the callback itself is retried by the ACD.
+	DispCallbackUnanswered = "callback_unanswered"
 )
 
 // ErrNotFound is returned when a row does not exist.
@@ -101,11 +120,42 @@ func (s *Store) MarkIVREnd(ctx context.Context, id int64, at time.Time) error {
 	return s.exec(ctx, `UPDATE contacts SET ivr_end_at = COALESCE(ivr_end_at, $2) WHERE id = $1`, id, at)
 }
 
+// MarkIVRFlow records the IVR flow version a call runs.
+func (s *Store) MarkIVRFlow(ctx context.Context, id int64, flow string, version int) error {
+	return s.exec(ctx, `UPDATE contacts SET ivr_flow = $2, ivr_version = $3 WHERE id = $1`, id, flow, version)
+}
+
+// MarkIVROutcome records how a call left the IVR, and the voice message
+// it left there, if any.
+func (s *Store) MarkIVROutcome(ctx context.Context, id int64, outcome, voicemail string) error {
+	return s.exec(ctx, `UPDATE contacts SET ivr_outcome = $2, voicemail = NULLIF($3, '') WHERE id = $1`, id, outcome, voicemail)
+}
+
+// MarkVoicemail records the voice message a caller left (its file, as
+// hotline sees it), leaving the IVR outcome as it is.
+func (s *Store) MarkVoicemail(ctx context.Context, id int64, voicemail string) error {
+	return s.exec(ctx, `UPDATE contacts SET voicemail = NULLIF($2, '') WHERE id = $1`, id, voicemail)
+}
+
+// SetSurveyScore stores the caller's post-call survey score (1-10).
+func (s *Store) SetSurveyScore(ctx context.Context, id int64, score int) error {
+	if score < 1 || score > 10 {
+		return fmt.Errorf("store: survey score %d of contact %d: want 1-10", score, id)
+	}
+	return s.exec(ctx, `UPDATE contacts SET survey_score = $2 WHERE id = $1`, id, score)
+}
+
 // MarkQueued records that the call joined a queue. A call queued again
 // (after a ring-no-answer) keeps its first queued_at: its place in line.
 func (s *Store) MarkQueued(ctx context.Context, id int64, queue string, at time.Time) error {
 	return s.exec(ctx, `UPDATE contacts SET state = 'queued', queue_id = $2,
 		queued_at = COALESCE(queued_at, $3), agent_id = NULL, agent_channel_id = NULL WHERE id = $1`, id, queue, at)
+}
+
+// MarkQueue records that a queued call moved to another queue (overflow),
+// keeping its place in line (queued_at) and its state.
+func (s *Store) MarkQueue(ctx context.Context, id int64, queue string) error {
+	return s.exec(ctx, `UPDATE contacts SET queue_id = $2 WHERE id = $1`, id, queue)
 }
 
 // MarkOffered records that the call is ringing an agent.

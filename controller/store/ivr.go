@@ -265,6 +265,21 @@ func (s *Store) ActiveFlow(ctx context.Context, name string) (FlowVersion, error
 	return r.decode()
 }
 
+// ActiveFlowVersion returns the active version number of flow name: the
+// cheap question every new call asks (the files are fetched only when a
+// version is not yet compiled).
+func (s *Store) ActiveFlowVersion(ctx context.Context, name string) (int, error) {
+	var v int
+	err := s.DB.GetContext(ctx, &v, `SELECT version FROM ivr_flow_active WHERE flow = $1`, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("ivr flow %s has no active version (deploy it with `hotline ivr deploy`): %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: active version of flow %s: %w", name, err)
+	}
+	return v, nil
+}
+
 // FlowVersion returns one version of flow name with its files.
 func (s *Store) FlowVersion(ctx context.Context, name string, version int) (FlowVersion, error) {
 	var r flowRow

@@ -271,7 +271,11 @@ func (r *runner) builtin(ctx context.Context, name string, st step) (done bool, 
 		return true, step{}, nil
 	case TargetRelease:
 		o := ivr.Released
-		if st.noInput {
+		switch {
+		case r.served:
+			// Served, then let go (no more keys): self-service did its job.
+			o = ivr.Contained
+		case st.noInput:
 			o = ivr.ReleasedNoInput
 		}
 		_, perr := r.s.Play(ctx, "goodbye", prompt(rules.Goodbye))

@@ -428,3 +428,41 @@ func TestPromptsChecked(t *testing.T) {
 		t.Fatalf("prompt list problems: %v", err)
 	}
 }
+
+// A caller who was served (the bill was read) and then keys nothing more
+// is released, but the call counts as contained: self-service did its
+// job. One who was never served is released for no input.
+func TestServedThenNoInputIsContained(t *testing.T) {
+	p := compile(t, `
+rules: {no_input: 3s}
+nodes:
+  info:
+    type: play
+    served: true
+    say: [{digits: "12"}]
+    next: more
+  more:
+    type: menu
+    say: [{digits: "1"}]
+    options: {"1": info}
+    timeout: 5s
+    on_timeout: release
+`)
+	res, lines, err := simulate(t, p, "", nil)
+	if err != nil || res.Outcome != ivr.Contained {
+		t.Fatalf("served then silent: %s, %v; want contained\n%s", res.OutcomeName, err, strings.Join(lines, "\n"))
+	}
+	p = compile(t, `
+rules: {no_input: 3s}
+nodes:
+  more:
+    type: menu
+    say: [{digits: "1"}]
+    options: {"1": more}
+    timeout: 5s
+    on_timeout: release
+`)
+	if res, lines, err = simulate(t, p, "", nil); err != nil || res.Outcome != ivr.ReleasedNoInput {
+		t.Fatalf("never served: %s, %v; want released_no_input\n%s", res.OutcomeName, err, strings.Join(lines, "\n"))
+	}
+}

@@ -110,7 +110,7 @@ func decodeWire(data []byte) (ev pbx.Event, typ string, deliver, soft bool, err 
 	case "StasisStart", "StasisEnd", "ChannelHangupRequest", "ChannelStateChange", "ChannelDestroyed", "ChannelDtmfReceived",
 		"PlaybackStarted", "PlaybackFinished",
 		"RecordingStarted", "RecordingFinished", "RecordingFailed",
-		"ChannelEnteredBridge", "ChannelLeftBridge":
+		"ChannelEnteredBridge", "ChannelLeftBridge", "ChannelHold", "ChannelUnhold":
 	case "":
 		return pbx.Event{}, "", false, false, fmt.Errorf("%w: no type", errMalformed)
 	default:
@@ -174,6 +174,15 @@ func decodeWire(data []byte) (ev pbx.Event, typ string, deliver, soft bool, err 
 		ev.Channel = pbx.ChannelID(w.Channel.ID)
 		ev.Cause = w.Cause
 		ev.CauseText = w.CauseTxt
+	case "ChannelHold", "ChannelUnhold":
+		if err := need(w.Channel != nil && w.Channel.ID != "", "channel.id"); err != nil {
+			return pbx.Event{}, typ, false, false, err
+		}
+		ev.Kind = pbx.ChannelHold
+		if typ == "ChannelUnhold" {
+			ev.Kind = pbx.ChannelUnhold
+		}
+		ev.Channel = pbx.ChannelID(w.Channel.ID)
 	case "ChannelDtmfReceived":
 		if err := need(w.Channel != nil && w.Channel.ID != "" && w.Digit != "", "channel.id and digit"); err != nil {
 			return pbx.Event{}, typ, false, false, err

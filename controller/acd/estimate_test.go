@@ -1,0 +1,107 @@
+package acd
+
+import (
+	"context"
+	"math"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// The live estimate counts only the agents on duty who may take the call,
+// learns waits from Answered and Cancel and handle times from Ended, on
+// the ACD's own (here fake) clock.
+func TestEstimateIsFedByLiveEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		t0 := time.Now()
+		a, _ := runQueues(t, []QueueConfig{
+			{ID: "q", RingTimeout: 10 * time.Second, WrapUp: 10 * time.Second, AHT: 100 * time.Second, Skills: map[string]int{"billing": 5}},
+			{ID: "empty"},
+		},
+			liveAgent("a1", t0.Add(-time.Minute), map[string]int{"billing": 6}, "q"),
+			liveAgent("a2", t0.Add(-2*time.Minute), nil, "q"), // READY but lacks the skill: not on duty for q
+			func() Agent {
+				ag := liveAgent("a3", t0, map[string]int{"billing": 9}, "q")
+				ag.State = LoggedOut
+				return ag
+			}(),
+		)
+		var got offers
+		enqueue := func(call CallID) {
+			t.Helper()
+			if err := a.Enqueue(ctx, Waiting{Call: call, Queue: "q", EnqueuedAt: time.Now(), Offer: got.put}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		estimate := func(call CallID) (int, time.Duration) {
+			t.Helper()
+			pos, ewt, ok, err := a.Estimate(ctx, call)
+			if err != nil || !ok {
+				t.Fatalf("estimate of %s: ok %v, %v", call, ok, err)
+			}
+			return pos, ewt
+		}
+		near := func(what string, got time.Duration, wantSeconds float64) {
+			t.Helper()
+			if math.Abs(got.Seconds()-wantSeconds) > 0.001 {
+				t.Errorf("%s: EWT %.3f s, want %.3f s", what, got.Seconds(), wantSeconds)
+			}
+		}
+
+		enqueue("c1")
+		if o := got.take(); len(o) != 1 || o[0].Agent != "a1" {
+			t.Fatalf("offers %+v, want c1 to a1", o)
+		}
+		time.Sleep(20 * time.Second)
+		if err := a.Answered(ctx, "c1", "a1"); err != nil { // waited 20 s, answered
+			t.Fatal(err)
+		}
+		enqueue("c2")
+		enqueue("c3")
+		// One agent on duty (a1, on a call), handle time 100 s, nobody has
+		// given up yet: one handle time per place.
+		if pos, ewt := estimate("c2"); pos != 1 {
+			t.Errorf("c2 at %d, want 1", pos)
+		} else {
+			near("c2, first", ewt, 100)
+		}
+		if pos, ewt := estimate("c3"); pos != 2 {
+			t.Errorf("c3 at %d, want 2", pos)
+		} else {
+			near("c3, second", ewt, 200)
+		}
+
+		time.Sleep(30 * time.Second)
+		if err := a.Cancel(ctx, "c2"); err != nil { // gave up after 30 s
+			t.Fatal(err)
+		}
+		enqueue("c4")
+		// θ = abandons / time waited = 1 / (20·(1-1/200) + 30).
+		theta := 1 / (20*(1-1.0/200) + 30)
+		if pos, ewt := estimate("c4"); pos != 2 {
+			t.Errorf("c4 at %d, want 2", pos)
+		} else {
+			near("c4 behind c3, with abandonment", ewt, 100+1/(1.0/100+theta))
+		}
+
+		time.Sleep(20 * time.Second)
+		if err := a.Ended(ctx, "c1", "a1", 0); err != nil { // talked 50 s, wrap-up 10 s
+			t.Fatal(err)
+		}
+		// a1 is in after-call work: still on duty. handle = 100 + (60-100)/200.
+		handle := 100 + (60-100)/200.0
+		_, ewt := estimate("c4")
+		near("c4 after one handled call", ewt, handle+1/(1/handle+theta))
+
+		if _, _, ok, err := a.Estimate(ctx, "c2"); ok || err != nil {
+			t.Errorf("a call no longer in line: ok %v, %v", ok, err)
+		}
+		if err := a.Enqueue(ctx, Waiting{Call: "lonely", Queue: "empty", EnqueuedAt: time.Now(), Offer: got.put}); err != nil {
+			t.Fatal(err)
+		}
+		if pos, ewt := estimate("lonely"); pos != 1 || ewt != NoEstimate {
+			t.Errorf("queue without agents: position %d, EWT %v; want 1, NoEstimate", pos, ewt)
+		}
+	})
+}

@@ -1,0 +1,43 @@
+package call
+
+import (
+	"testing"
+
+	"github.com/hotline-cc/hotline/controller/acd"
+)
+
+// Nothing a customer typed reaches a dial string unchecked.
+func TestCallbackEndpoint(t *testing.T) {
+	good := []struct{ tmpl, number, want string }{
+		{"PJSIP/{number}@pstn", "13800000000", "PJSIP/13800000000@pstn"},
+		{"PJSIP/00{number}@pstn", "+8613800000000", "PJSIP/00+8613800000000@pstn"},
+		{"sofia/external/{number}@carrier.example", "10086", "sofia/external/10086@carrier.example"},
+	}
+	for _, g := range good {
+		if got, err := callbackEndpoint(g.tmpl, g.number); err != nil || got != g.want {
+			t.Errorf("callbackEndpoint(%q, %q) = %q, %v; want %q", g.tmpl, g.number, got, err, g.want)
+		}
+	}
+	bad := []struct{ tmpl, number string }{
+		{"", "10086"},                                    // the queue takes no callbacks
+		{"PJSIP/{number}@pstn", "10086@evil"},            // not a number
+		{"PJSIP/{number}@pstn", "1;x=y"},                 // header injection
+		{"PJSIP/{number}@pstn", ""},                      // empty
+		{"PJSIP/{number}@pstn", "123456789012345678901"}, // too long
+		{"PJSIP/{number}@pstn", "+8613800000000"},        // a leading + where the switch wants a letter or digit
+	}
+	for _, b := range bad {
+		if got, err := callbackEndpoint(b.tmpl, b.number); err == nil {
+			t.Errorf("callbackEndpoint(%q, %q) = %q, want an error", b.tmpl, b.number, got)
+		}
+	}
+}
+
+func TestDialOutcome(t *testing.T) {
+	for cause, want := range map[int]acd.CallbackOutcome{17: acd.OutcomeBusy, 19: acd.OutcomeNoAnswer, 16: acd.OutcomeNoAnswer,
+		1: acd.OutcomeFailed, 34: acd.OutcomeFailed, 0: acd.OutcomeNoAnswer} {
+		if got := dialOutcome(cause); got != want {
+			t.Errorf("cause %d: %s, want %s", cause, got, want)
+		}
+	}
+}

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hotline-cc/hotline/controller/acd"
+	"github.com/hotline-cc/hotline/controller/api"
+	"github.com/hotline-cc/hotline/controller/call"
+	"github.com/hotline-cc/hotline/controller/config"
+	"github.com/hotline-cc/hotline/controller/store"
+)
+
+// queueConfigs builds the ACD's queues from the configuration: the router
+// by strategy name (with its parameters), skills, wrap-up, overflow,
+// max_wait and callback policy.
+func queueConfigs(cfg *config.Config) ([]acd.QueueConfig, error) {
+	var queues []acd.QueueConfig
+	for _, q := range cfg.Queues {
+		router, ok := acd.RouterByName(q.Strategy, uint64(time.Now().UnixNano()))
+		if !ok {
+			return nil, fmt.Errorf("queue %s: unknown strategy %q", q.ID, q.Strategy)
+		}
+		if w, isW := router.(acd.WeightedSkillIdleRouter); isW && q.Weights != nil {
+			w.SkillWeight, w.IdleWeight, w.IdleScale = q.Weights.Skill, q.Weights.Idle, q.Weights.IdleScale
+			router = w
+		}
+		qc := acd.QueueConfig{ID: acd.QueueID(q.ID), Router: router, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp,
+			WrapUpMaxExtension: q.WrapUpMaxExtension, Skills: q.Skills,
+			Callback: acd.CallbackPolicy{Attempts: q.Callback.Attempts, Interval: q.Callback.Interval, DialTimeout: q.Callback.DialTimeout}}
+		for _, o := range q.Overflow {
+			qc.Overflow = append(qc.Overflow, acd.OverflowStep{After: o.After, MinLevel: o.MinLevel, AddSkills: o.AddSkills, ToQueue: acd.QueueID(o.ToQueue)})
+		}
+		if mw := q.MaxWait; mw != nil {
+			qc.MaxWait = &acd.MaxWait{After: mw.After, Action: acd.MaxWaitAction(mw.Action), Prompt: mw.Prompt}
+		}
+		queues = append(queues, qc)
+	}
+	return queues, nil
+}
+
+// queueSettings is what calls need of each queue: announcements and how
+// its callbacks are dialled (for the service number of the first service
+// the queue answers).
+func queueSettings(cfg *config.Config) map[acd.QueueID]call.QueueSettings {
+	out := map[acd.QueueID]call.QueueSettings{}
+	for _, q := range cfg.Queues {
+		qs := call.QueueSettings{AnnounceEvery: q.AnnounceEvery, CallbackDial: q.Callback.Dial}
+		for _, s := range cfg.Services {
+			if s.Queue == q.ID {
+				qs.Service = s.Number
+				break
+			}
+		}
+		out[acd.QueueID(q.ID)] = qs
+	}
+	return out
+}
+
+// restoreCallbacks puts the callbacks still to be made back in line, in
+// place order, after a start.
+func restoreCallbacks(ctx context.Context, a *acd.ACD, st *store.Store, log *slog.Logger) error {
+	rows, err := st.OpenCallbacks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		c := acd.Callback{ID: r.ID, Queue: acd.QueueID(r.Queue), Number: r.Number, EnqueuedAt: r.PlaceAt, Priority: r.Priority,
+			Mode: acd.CallbackMode(r.Mode), ContactID: r.ContactID.Int64, Attempts: r.Attempts}
+		if r.Status == string(acd.CallbackScheduled) && r.NextAttemptAt.Valid {
+			c.NextAttemptAt = r.NextAttemptAt.Time
+		}
+		if _, err := a.EnqueueCallback(ctx, c); err != nil {
+			// A queue removed from the configuration: the row stays as it is.
+			log.Error("callback not restored", "callback", r.ID, "queue", r.Queue, "err", err)
+		}
+	}
+	if len(rows) > 0 {
+		log.Info("callbacks restored", "count", len(rows))
+	}
+	return nil
+}
+
+// callbackJournal writes the ACD's callback changes to Postgres, in
+// order, without making the ACD wait: like journal for agent states.
+type callbackJournal struct {
+	st  *store.Store
+	log *slog.Logger
+
+	mu     sync.Mutex
+	q      []acd.CallbackChange
+	signal chan struct{}
+}
+
+func newCallbackJournal(st *store.Store, log *slog.Logger) *callbackJournal {
+	return &callbackJournal{st: st, log: log, signal: make(chan struct{}, 1)}
+}
+
+// RecordCallback implements acd.CallbackJournal.
+func (j *callbackJournal) RecordCallback(c acd.CallbackChange) {
+	j.mu.Lock()
+	j.q = append(j.q, c)
+	j.mu.Unlock()
+	select {
+	case j.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (j *callbackJournal) run(ctx context.Context) error {
+	for {
+		j.mu.Lock()
+		batch := j.q
+		j.q = nil
+		j.mu.Unlock()
+		for i := 0; i < len(batch); {
+			c := batch[i]
+			err := j.st.UpdateCallback(context.WithoutCancel(ctx), store.CallbackUpdate{ID: c.ID, Status: string(c.State), Attempts: c.Attempts,
+				NextAttemptAt: c.NextAttemptAt, Outcome: c.Outcome, Agent: string(c.Agent), At: c.At})
+			if err == nil || errors.Is(err, store.ErrNotFound) {
+				if err != nil {
+					j.log.Error("callback change for a callback not in the database", "callback", c.ID, "state", c.State)
+				}
+				i++
+				continue
+			}
+			j.log.Error("callback change not saved yet, retrying", "callback", c.ID, "state", c.State, "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				j.log.Error("callback changes not saved at shutdown", "count", len(batch)-i)
+				return nil
+			}
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-j.signal:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// acdAPI serves the API's wrap-up, PIN and callback routes.
+type acdAPI struct {
+	a        *acd.ACD
+	st       *store.Store
+	services map[string]string // service number → queue
+	queues   map[string]bool
+	dial     map[string]bool // queues that take callbacks (callback.dial set)
+}
+
+func newACDAPI(a *acd.ACD, st *store.Store, cfg *config.Config) acdAPI {
+	x := acdAPI{a: a, st: st, services: map[string]string{}, queues: map[string]bool{}, dial: map[string]bool{}}
+	for _, s := range cfg.Services {
+		x.services[s.Number] = s.Queue
+	}
+	for _, q := range cfg.Queues {
+		x.queues[q.ID] = true
+		x.dial[q.ID] = q.Callback.Dial != ""
+	}
+	return x
+}
+
+func (x acdAPI) ExtendWrapUp(ctx context.Context, id string, d time.Duration) (time.Time, error) {
+	t, err := x.a.ExtendWrapUp(ctx, acd.AgentID(id), d)
+	return t, apiErr(err)
+}
+
+func (x acdAPI) EndWrapUp(ctx context.Context, id string) error {
+	return apiErr(x.a.EndWrapUp(ctx, acd.AgentID(id)))
+}
+
+func (x acdAPI) SetPIN(ctx context.Context, id, pin string) error {
+	err := x.st.SetAgentPIN(ctx, id, pin)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
+	case errors.Is(err, store.ErrInvalidPIN):
+		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
+	return err
+}
+
+func (x acdAPI) RequestCallback(ctx context.Context, req api.CallbackRequest) (api.CallbackStatus, error) {
+	queue := req.Queue
+	if req.Service != "" {
+		q, ok := x.services[req.Service]
+		if !ok {
+			return api.CallbackStatus{}, fmt.Errorf("%w: service number %q is not configured", api.ErrInvalid, req.Service)
+		}
+		queue = q
+	}
+	if !x.queues[queue] {
+		return api.CallbackStatus{}, fmt.Errorf("%w: queue %q is not configured", api.ErrInvalid, queue)
+	}
+	if !x.dial[queue] {
+		return api.CallbackStatus{}, fmt.Errorf("%w: queue %q takes no callbacks (no callback.dial)", api.ErrInvalid, queue)
+	}
+	now := time.Now()
+	id, err := x.st.CreateCallback(ctx, store.NewCallback{Queue: queue, Number: req.Number, Source: store.CallbackSourceWeb,
+		RequestedAt: now, PlaceAt: now, Mode: req.Mode})
+	if err != nil {
+		return api.CallbackStatus{}, err
+	}
+	if _, err := x.a.EnqueueCallback(ctx, acd.Callback{ID: id, Queue: acd.QueueID(queue), Number: req.Number, EnqueuedAt: now,
+		Mode: acd.CallbackMode(req.Mode)}); err != nil {
+		if errors.Is(err, acd.ErrInvalidCallback) {
+			return api.CallbackStatus{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
+		}
+		return api.CallbackStatus{}, err
+	}
+	return x.Callback(ctx, id)
+}
+
+func (x acdAPI) Callback(ctx context.Context, id int64) (api.CallbackStatus, error) {
+	row, err := x.st.Callback(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.CallbackStatus{}, fmt.Errorf("%w: %w", api.ErrNotFound, err)
+	}
+	if err != nil {
+		return api.CallbackStatus{}, err
+	}
+	st := api.CallbackStatus{ID: row.ID, Queue: row.Queue, Status: row.Status, Attempts: row.Attempts, Outcome: row.Outcome, RequestedAt: row.RequestedAt}
+	if row.NextAttemptAt.Valid {
+		t := row.NextAttemptAt.Time
+		st.NextAttemptAt = &t
+	}
+	// The ACD's view is the live one (the row may lag behind it).
+	if info, err := x.a.CallbackStatus(ctx, id); err == nil {
+		st.Queue, st.Status, st.Position, st.Attempts = string(info.Queue), string(info.State), info.Position, info.Attempts
+		if !info.NextAttemptAt.IsZero() {
+			t := info.NextAttemptAt
+			st.NextAttemptAt = &t
+		} else {
+			st.NextAttemptAt = nil
+		}
+	}
+	return st, nil
+}

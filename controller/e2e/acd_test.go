@@ -11,9 +11,6 @@ import (
 	"github.com/hotline-cc/hotline/controller/api"
 	"github.com/hotline-cc/hotline/controller/config"
 	"github.com/hotline-cc/hotline/controller/internal/sipp"
-	"github.com/hotline-cc/hotline/controller/internal/testenv"
-	"github.com/hotline-cc/hotline/controller/pbx"
-	"github.com/hotline-cc/hotline/controller/pbx/ari"
 	"github.com/hotline-cc/hotline/controller/recording"
 	"github.com/hotline-cc/hotline/controller/store"
 )
@@ -35,10 +32,11 @@ func acdOpts(agents int, edit func(*config.Config)) options {
 	return o
 }
 
-// customerPhone starts the customer's phone behind the outbound trunk.
+// customerPhone starts the customer's phone behind the outbound trunk:
+// it answers after ring_ms and hangs up hangup_ms after answering.
 func (e *env) customerPhone(vars map[string]string) *sipp.Process {
 	e.t.Helper()
-	p, err := sipp.Start(e.ctx, sipp.Options{Scenario: "agent-uas.xml", LocalPort: 5099, Vars: vars, Timeout: 3 * time.Minute})
+	p, err := sipp.Start(e.ctx, sipp.Options{Scenario: "agent-uas-hangup.xml", LocalPort: 5099, Vars: vars, Timeout: 3 * time.Minute})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -62,33 +60,6 @@ func (e *env) callbackRow(id int64, statuses ...string) store.CallbackRow {
 			e.t.Fatalf("callback %d is %s (outcome %q, attempts %d), want %v", id, r.Status, r.Outcome, r.Attempts, statuses)
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// talkThenHangUp waits until the callback's contact is bridged, lets
-// customer and agent talk for d, then hangs the customer's leg up on the
-// switch, as the customer putting the phone down would (the SIPp phone's
-// own BYE carries no request URI, and the sandbox drops it).
-func (e *env) talkThenHangUp(number string, id int64, d time.Duration) {
-	e.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	var leg string
-	for leg == "" {
-		err := e.db.GetContext(e.ctx, &leg, `SELECT channel_id FROM contacts WHERE caller = $1 AND channel_id LIKE $2 AND state = 'bridged'`,
-			number, "cb"+strconv.FormatInt(id, 10)+"-%")
-		if err != nil && time.Now().After(deadline) {
-			e.t.Fatalf("callback %d to %s never bridged: %v", id, number, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	time.Sleep(d)
-	url, user, pass := testenv.ARI(e.t)
-	drv, err := ari.New(ari.Config{URL: url, Username: user, Password: pass, App: "hotline-customer"})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := drv.Do(e.ctx, pbx.Hangup{Channel: pbx.ChannelID(leg)}); err != nil {
-		e.t.Fatalf("hang up the customer's leg %s: %v", leg, err)
 	}
 }
 
@@ -292,10 +263,11 @@ func TestMaxWaitCallbackKeepsPlaceAndCompletes(t *testing.T) {
 		t.Fatalf("callback %+v, want a phone callback to %s in general at the caller's place %s", row, number, orig.QueuedAt.Time)
 	}
 
-	customer := e.customerPhone(map[string]string{"ring_ms": "500"})
+	// The customer hears the introduction (about 7 s) while the agent is
+	// rung, then talks about 5 s and hangs up.
+	customer := e.customerPhone(map[string]string{"ring_ms": "500", "hangup_ms": "14000"})
 	e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "1000"})
 	e.ready("1001")
-	e.talkThenHangUp(number, id, 5*time.Second)
 	done := e.callbackRow(id, "completed", "failed", "cancelled")
 	if done.Status != "completed" || done.Outcome != "answered" || done.Agent.String != "1001" || done.Attempts != 0 {
 		t.Fatalf("callback %+v, want completed (answered) by 1001 at the first attempt", done)
@@ -314,8 +286,8 @@ func TestMaxWaitCallbackKeepsPlaceAndCompletes(t *testing.T) {
 		t.Fatalf("agent 1001 went %s", got)
 	}
 	res, _ := customer.Stop(2 * time.Second)
-	if res.Events["answered"] != 1 || res.Events["far-bye"] != 1 {
-		t.Fatalf("customer's phone: %s, want one answered call, ended by the far end", res.Summary())
+	if res.Events["answered"] != 1 || res.Events["near-bye"] != 1 {
+		t.Fatalf("customer's phone: %s, want one answered call that it ended", res.Summary())
 	}
 }
 
@@ -326,14 +298,13 @@ func TestWebCallbackAgentFirstCompletes(t *testing.T) {
 		c.Queues[0].Callback = config.QueueCallback{Attempts: 2, Interval: 5 * time.Second, DialTimeout: time.Minute, Dial: "PJSIP/{number}@pstn"}
 	}))
 	const number = "13800000027"
-	customer := e.customerPhone(map[string]string{"ring_ms": "500"})
+	customer := e.customerPhone(map[string]string{"ring_ms": "500", "hangup_ms": "5000"})
 	e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "1000"})
 	e.ready("1001")
 	st, err := e.client.RequestCallback(e.ctx, api.CallbackRequest{Queue: "general", Number: number, Mode: "agent-first"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.talkThenHangUp(number, st.ID, 4*time.Second)
 	done := e.callbackRow(st.ID, "completed", "failed", "cancelled")
 	if done.Status != "completed" || done.Outcome != "answered" || done.Agent.String != "1001" || done.Source != store.CallbackSourceWeb {
 		t.Fatalf("callback %+v, want a web callback completed by 1001", done)
@@ -351,8 +322,8 @@ func TestWebCallbackAgentFirstCompletes(t *testing.T) {
 		t.Fatalf("GET callback: %+v, %v", got, err)
 	}
 	res, _ := customer.Stop(2 * time.Second)
-	if res.Events["answered"] != 1 {
-		t.Fatalf("customer's phone: %s, want one answered call", res.Summary())
+	if res.Events["answered"] != 1 || res.Events["near-bye"] != 1 {
+		t.Fatalf("customer's phone: %s, want one answered call that it ended", res.Summary())
 	}
 }
 

@@ -35,7 +35,7 @@ func writeConfig(t *testing.T, cfg *config.Config) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "asterisk: {url: %q, username: %q, app: %s}\napi: {listen: %q}\nrecording: {dir: %q}\n",
 		cfg.Asterisk.URL, cfg.Asterisk.Username, cfg.Asterisk.App, cfg.API.Listen, cfg.Recording.Dir)
-	fmt.Fprintf(&b, "ivr: {no_input_timeout: %s, max_invalid: %d}\nqueues:\n", cfg.IVR.NoInputTimeout, cfg.IVR.MaxInvalid)
+	fmt.Fprintf(&b, "ivr: {scripts_dir: %q, no_input_timeout: %s, max_invalid: %d}\nqueues:\n", cfg.IVR.ScriptsDir, cfg.IVR.NoInputTimeout, cfg.IVR.MaxInvalid)
 	for _, q := range cfg.Queues {
 		fmt.Fprintf(&b, "  - {id: %s, strategy: %s, ring_timeout: %s, wrap_up: %s}\n", q.ID, q.Strategy, q.RingTimeout, q.WrapUp)
 	}

@@ -488,6 +488,18 @@ func writeCSV(path string, rows [][]string) error {
 // pickPorts chooses the SIP port and the media base port (SIPp binds the
 // media port and media port+2), keeping the chosen sockets open until all
 // are chosen so they cannot collide with each other.
+// handedOut remembers the ports pickPorts gave out lately: between
+// pickPorts closing its probe sockets and SIPp binding them, another SIPp
+// started by this process could otherwise be handed the same ports
+// ("Address already in use" when many start at once).
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]time.Time
+}{ports: map[int]time.Time{}}
+
+// portQuarantine is how long a handed-out port is not given out again.
+const portQuarantine = 2 * time.Minute
+
 func pickPorts(ip string, sip, media int) (int, int, error) {
 	var held []net.PacketConn
 	defer func() {
@@ -495,20 +507,36 @@ func pickPorts(ip string, sip, media int) (int, int, error) {
 			h.Close()
 		}
 	}()
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	listen := func(port int) (int, bool) {
 		c, err := net.ListenPacket("udp4", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err != nil {
 			return 0, false
 		}
 		held = append(held, c)
-		return c.LocalAddr().(*net.UDPAddr).Port, true
+		got := c.LocalAddr().(*net.UDPAddr).Port
+		if at, ok := handedOut.ports[got]; ok && time.Since(at) < portQuarantine {
+			// Free now, but given to a SIPp of this process that may not
+			// have bound it yet.
+			return 0, false
+		}
+		return got, true
+	}
+	defer func() {
+		now := time.Now()
+		if sip != 0 {
+			handedOut.ports[sip] = now
+		}
+		for i := 0; media != 0 && i <= 3; i++ {
+			handedOut.ports[media+i] = now
+		}
+	}()
+	for attempt := 0; sip == 0 && attempt < 100; attempt++ {
+		sip, _ = listen(0)
 	}
 	if sip == 0 {
-		p, ok := listen(0)
-		if !ok {
-			return 0, 0, errors.New("sipp: no free UDP port")
-		}
-		sip = p
+		return 0, 0, errors.New("sipp: no free UDP port")
 	}
 	if media == 0 {
 		for attempt := 0; attempt < 100 && media == 0; attempt++ {

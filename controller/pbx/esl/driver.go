@@ -215,10 +215,13 @@ func (d *Driver) session(ctx context.Context, c *Conn) error {
 		snap, err = d.snapshotOn(sctx, c)
 		if err == nil {
 			cancel()
+			// Commands work from the moment Resynced is delivered: whoever
+			// reads it may act on the snapshot at once.
+			d.conn.Store(c)
 			if err := d.resynced(ctx, snap); err != nil {
+				d.conn.Store(nil)
 				return err
 			}
-			d.conn.Store(c)
 			d.log.Info("FreeSWITCH connected", "channels", len(snap.Channels), "bridges", len(snap.Bridges))
 		}
 	}

@@ -107,6 +107,9 @@ type ACD struct {
 	stopped chan struct{} // closed when Run returns
 	log     *slog.Logger
 	now     func() time.Time
+	// day is the local date the agents' today counters count
+	// (CallsToday, TalkToday); owned by the Run goroutine.
+	day int
 
 	cbHandler atomic.Pointer[func(Offer)]
 
@@ -168,6 +171,26 @@ func New(queues []QueueConfig, agents []Agent, journal Journal, log *slog.Logger
 	return a
 }
 
+// rollDay starts the agents' today counters afresh when the local date
+// changes: fewest-calls and least-talk-time compare today's work.
+func (a *ACD) rollDay() {
+	y, m, d := a.now().Date()
+	day := y*10000 + int(m)*100 + d
+	if day == a.day {
+		return
+	}
+	if a.day != 0 {
+		for _, ag := range a.order {
+			ag.CallsToday, ag.TalkToday = 0, 0
+			if ag.State == OnCall || ag.State == OnHold {
+				ag.talkSince = a.now() // a call across midnight counts from here
+			}
+		}
+		a.log.Info("new day: agents' today counters reset", "day", day)
+	}
+	a.day = day
+}
+
 // Run owns the ACD state until ctx ends.
 func (a *ACD) Run(ctx context.Context) error {
 	defer close(a.stopped)
@@ -189,9 +212,11 @@ func (a *ACD) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case f := <-a.reqs:
+			a.rollDay()
 			f()
 		case <-timer.C:
 			armed = time.Time{}
+			a.rollDay()
 			a.fireDue()
 		}
 	}

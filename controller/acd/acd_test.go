@@ -287,3 +287,30 @@ func TestReconcileFreesAgentsOfVanishedCalls(t *testing.T) {
 		}
 	})
 }
+
+// Today's counters start afresh at midnight (local time): fewest-calls
+// must not hold yesterday's work against an agent.
+func TestTodayCountersResetAtMidnight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		t0 := time.Now()
+		busy := agent("a1", Ready, t0)
+		busy.CallsToday, busy.TalkToday = 40, 3*time.Hour
+		a, _, _ := run(t, busy)
+		counters := func() (int, time.Duration) {
+			ags, err := a.Agents(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ags[0].CallsToday, ags[0].TalkToday
+		}
+		if n, talk := counters(); n != 40 || talk != 3*time.Hour {
+			t.Fatalf("same day: %d calls, %s talk; want 40, 3h", n, talk)
+		}
+		y, m, d := time.Now().Date()
+		time.Sleep(time.Date(y, m, d+1, 0, 0, 1, 0, time.Local).Sub(time.Now()))
+		if n, talk := counters(); n != 0 || talk != 0 {
+			t.Fatalf("after midnight: %d calls, %s talk; want 0, 0", n, talk)
+		}
+	})
+}

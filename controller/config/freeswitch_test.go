@@ -229,3 +229,28 @@ func TestExampleFileOnFreeSWITCH(t *testing.T) {
 		t.Errorf("example on FreeSWITCH: %+v %+v", cfg.FreeSWITCH, cfg.Agents[0])
 	}
 }
+
+// The configuration docker-compose.yml gives hotline on FreeSWITCH loads,
+// validates and passes the production checks with its secrets set.
+func TestComposeFreeSWITCHConfig(t *testing.T) {
+	data, err := os.ReadFile("../../freeswitch-conf/hotline-freeswitch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse("hotline-freeswitch.yaml", data, func(k string) string {
+		return map[string]string{EnvESLPassword: "Zq8-esl", "HOTLINE_DATABASE_URL": "postgres://hotline:x@127.0.0.1/hotline",
+			"HOTLINE_API_TOKEN": "t0ken-for-the-test"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.CheckSecrets(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Switch != SwitchFreeSWITCH || cfg.FreeSWITCH.OutboundListen != "127.0.0.1:8084" || !cfg.Production() {
+		t.Errorf("compose config: %+v", cfg.FreeSWITCH)
+	}
+}

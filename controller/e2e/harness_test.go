@@ -293,6 +293,22 @@ func (e *env) waitAgent(id, state string) {
 	}
 }
 
+// recordings waits (up to 10 s) until the contact's one recording has
+// hotline's verdict, and returns the contact's recordings.
+func (e *env) recordings(contactID int64) []store.Recording {
+	e.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		recs, err := e.st.RecordingsOf(e.ctx, contactID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(recs) == 1 && recs[0].OK != nil || time.Now().After(deadline) {
+			return recs
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func has(trail []string, step string) bool {
 	for _, s := range trail {
 		if s == step {
@@ -334,18 +350,7 @@ func (e *env) answeredCall(caller, agent string, minSeconds float64) store.Conta
 	if ring := c.AnsweredAt.Time.Sub(c.OfferedAt.Time); ring < 900*time.Millisecond || ring > 3*time.Second {
 		t.Errorf("agent answered %s after the offer; its phone rings 1 s", ring)
 	}
-	var recs []store.Recording
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var err error
-		if recs, err = e.st.RecordingsOf(e.ctx, c.ID); err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 1 && recs[0].OK != nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	recs := e.recordings(c.ID)
 	if len(recs) != 1 || recs[0].OK == nil || !*recs[0].OK {
 		t.Fatalf("recordings %+v, want one that passed its check", recs)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/hotline-cc/hotline/controller/acd"
@@ -86,66 +85,25 @@ func restoreCallbacks(ctx context.Context, a *acd.ACD, st *store.Store, log *slo
 }
 
 // callbackJournal writes the ACD's callback changes to Postgres, in
-// order, without making the ACD wait: like journal for agent states.
+// order, without making the ACD wait (acd.CallbackJournal).
 type callbackJournal struct {
-	st  *store.Store
-	log *slog.Logger
-
-	mu     sync.Mutex
-	q      []acd.CallbackChange
-	signal chan struct{}
+	*writeBehind[acd.CallbackChange]
 }
 
-func newCallbackJournal(st *store.Store, log *slog.Logger) *callbackJournal {
-	return &callbackJournal{st: st, log: log, signal: make(chan struct{}, 1)}
+func newCallbackJournal(st *store.Store, log *slog.Logger) callbackJournal {
+	return callbackJournal{newWriteBehind(log, "callback change", func(ctx context.Context, c acd.CallbackChange) error {
+		err := st.UpdateCallback(ctx, store.CallbackUpdate{ID: c.ID, Status: string(c.State), Attempts: c.Attempts,
+			NextAttemptAt: c.NextAttemptAt, Outcome: c.Outcome, Agent: string(c.Agent), At: c.At})
+		if errors.Is(err, store.ErrNotFound) {
+			log.Error("callback change for a callback not in the database", "callback", c.ID, "state", c.State)
+			return nil
+		}
+		return err
+	})}
 }
 
 // RecordCallback implements acd.CallbackJournal.
-func (j *callbackJournal) RecordCallback(c acd.CallbackChange) {
-	j.mu.Lock()
-	j.q = append(j.q, c)
-	j.mu.Unlock()
-	select {
-	case j.signal <- struct{}{}:
-	default:
-	}
-}
-
-func (j *callbackJournal) run(ctx context.Context) error {
-	for {
-		j.mu.Lock()
-		batch := j.q
-		j.q = nil
-		j.mu.Unlock()
-		for i := 0; i < len(batch); {
-			c := batch[i]
-			err := j.st.UpdateCallback(context.WithoutCancel(ctx), store.CallbackUpdate{ID: c.ID, Status: string(c.State), Attempts: c.Attempts,
-				NextAttemptAt: c.NextAttemptAt, Outcome: c.Outcome, Agent: string(c.Agent), At: c.At})
-			if err == nil || errors.Is(err, store.ErrNotFound) {
-				if err != nil {
-					j.log.Error("callback change for a callback not in the database", "callback", c.ID, "state", c.State)
-				}
-				i++
-				continue
-			}
-			j.log.Error("callback change not saved yet, retrying", "callback", c.ID, "state", c.State, "err", err)
-			select {
-			case <-time.After(time.Second):
-			case <-ctx.Done():
-				j.log.Error("callback changes not saved at shutdown", "count", len(batch)-i)
-				return nil
-			}
-		}
-		if len(batch) > 0 {
-			continue
-		}
-		select {
-		case <-j.signal:
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
+func (j callbackJournal) RecordCallback(c acd.CallbackChange) { j.add(c) }
 
 // acdAPI serves the API's wrap-up, PIN and callback routes.
 type acdAPI struct {

@@ -10,52 +10,52 @@ import (
 	"github.com/hotline-cc/hotline/controller/store"
 )
 
-// journal makes the ACD's agent state changes durable, in order, without
-// making the ACD wait for Postgres: Record appends to an unbounded queue
-// that one goroutine writes out, retrying while Postgres is away.
-type journal struct {
-	st  *store.Store
-	log *slog.Logger
+// writeBehind makes changes durable in Postgres, in order, without making
+// their producer (the ACD's goroutine) wait: add appends to an unbounded
+// queue that one goroutine writes out with save, retrying every second
+// while Postgres is away. save returns nil for a change it decided to
+// drop (and logged).
+type writeBehind[T any] struct {
+	log  *slog.Logger
+	what string // "agent state", "callback change": for the log
+	save func(context.Context, T) error
 
 	mu     sync.Mutex
-	q      []acd.AgentChange
+	q      []T
 	signal chan struct{}
 }
 
-func newJournal(st *store.Store, log *slog.Logger) *journal {
-	return &journal{st: st, log: log, signal: make(chan struct{}, 1)}
+func newWriteBehind[T any](log *slog.Logger, what string, save func(context.Context, T) error) *writeBehind[T] {
+	return &writeBehind[T]{log: log, what: what, save: save, signal: make(chan struct{}, 1)}
 }
 
-// Record implements acd.Journal.
-func (j *journal) Record(c acd.AgentChange) {
-	j.mu.Lock()
-	j.q = append(j.q, c)
-	j.mu.Unlock()
+func (w *writeBehind[T]) add(v T) {
+	w.mu.Lock()
+	w.q = append(w.q, v)
+	w.mu.Unlock()
 	select {
-	case j.signal <- struct{}{}:
+	case w.signal <- struct{}{}:
 	default:
 	}
 }
 
-func (j *journal) run(ctx context.Context) error {
+func (w *writeBehind[T]) run(ctx context.Context) error {
 	for {
-		j.mu.Lock()
-		batch := j.q
-		j.q = nil
-		j.mu.Unlock()
+		w.mu.Lock()
+		batch := w.q
+		w.q = nil
+		w.mu.Unlock()
 		for i := 0; i < len(batch); {
-			c := batch[i]
-			err := j.st.SaveAgentState(context.WithoutCancel(ctx), store.AgentState{AgentID: string(c.Agent), State: string(c.To),
-				Reason: c.Reason, At: c.At, IdleSince: c.IdleSince, ContactID: c.ContactID})
+			err := w.save(context.WithoutCancel(ctx), batch[i])
 			if err == nil {
 				i++
 				continue
 			}
-			j.log.Error("agent state not saved yet, retrying", "agent", c.Agent, "state", c.To, "err", err)
+			w.log.Error(w.what+" not saved yet, retrying", "change", batch[i], "err", err)
 			select {
 			case <-time.After(time.Second):
 			case <-ctx.Done():
-				j.log.Error("agent states not saved at shutdown", "count", len(batch)-i)
+				w.log.Error(w.what+"s not saved at shutdown", "count", len(batch)-i)
 				return nil
 			}
 		}
@@ -63,9 +63,22 @@ func (j *journal) run(ctx context.Context) error {
 			continue
 		}
 		select {
-		case <-j.signal:
+		case <-w.signal:
 		case <-ctx.Done():
 			return nil
 		}
 	}
 }
+
+// journal makes the ACD's agent state changes durable (acd.Journal).
+type journal struct{ *writeBehind[acd.AgentChange] }
+
+func newJournal(st *store.Store, log *slog.Logger) journal {
+	return journal{newWriteBehind(log, "agent state", func(ctx context.Context, c acd.AgentChange) error {
+		return st.SaveAgentState(ctx, store.AgentState{AgentID: string(c.Agent), State: string(c.To),
+			Reason: c.Reason, At: c.At, IdleSince: c.IdleSince, ContactID: c.ContactID})
+	})}
+}
+
+// Record implements acd.Journal.
+func (j journal) Record(c acd.AgentChange) { j.add(c) }

@@ -123,15 +123,6 @@ func (e *env) eventKinds(contact int64) []string {
 	return kinds
 }
 
-func (e *env) states(agent string) string {
-	e.t.Helper()
-	var states []string
-	if err := e.db.SelectContext(e.ctx, &states, `SELECT state FROM agent_state_history WHERE agent_id = $1 ORDER BY id`, agent); err != nil {
-		e.t.Fatal(err)
-	}
-	return strings.Join(states, ",")
-}
-
 // The queue requires billing 5: the agent idle longest lacks it, so the
 // call goes to the skilled agent, and the other is never reserved.
 func TestSkillsRouteToTheSkilledAgent(t *testing.T) {

@@ -309,6 +309,24 @@ func (e *env) recordings(contactID int64) []store.Recording {
 	}
 }
 
+// states returns an agent's state history from Postgres, comma-joined,
+// once it has caught up with the live state (it is written behind the
+// ACD), or after 5 s.
+func (e *env) states(agent string) string {
+	e.t.Helper()
+	live, _ := e.agentState(agent)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var states []string
+		if err := e.db.SelectContext(e.ctx, &states, `SELECT state FROM agent_state_history WHERE agent_id = $1 ORDER BY id`, agent); err != nil {
+			e.t.Fatal(err)
+		}
+		if len(states) > 0 && states[len(states)-1] == live || time.Now().After(deadline) {
+			return strings.Join(states, ",")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func has(trail []string, step string) bool {
 	for _, s := range trail {
 		if s == step {
@@ -363,11 +381,7 @@ func (e *env) answeredCall(caller, agent string, minSeconds float64) store.Conta
 		t.Fatalf("recording holds %.2f s, bridged %.2f s", w.Seconds, bridged)
 	}
 	e.waitAgent(agent, "READY")
-	var states []string
-	if err := e.db.SelectContext(e.ctx, &states, `SELECT state FROM agent_state_history WHERE agent_id = $1 ORDER BY id`, agent); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := strings.Join(states, ","), "NOT_READY,READY,RESERVED,RINGING,ON_CALL,AFTER_CALL_WORK,READY"; got != want {
+	if got, want := e.states(agent), "NOT_READY,READY,RESERVED,RINGING,ON_CALL,AFTER_CALL_WORK,READY"; got != want {
 		t.Fatalf("agent %s states %s, want %s", agent, got, want)
 	}
 	var kinds []string

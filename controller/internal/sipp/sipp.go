@@ -485,79 +485,69 @@ func writeCSV(path string, rows [][]string) error {
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
-// pickPorts chooses the SIP port and the media base port (SIPp binds the
-// media port and media port+2), keeping the chosen sockets open until all
-// are chosen so they cannot collide with each other.
-// handedOut remembers the ports pickPorts gave out lately: between
-// pickPorts closing its probe sockets and SIPp binding them, another SIPp
-// started by this process could otherwise be handed the same ports
-// ("Address already in use" when many start at once).
+// The ports pickPorts hands out lie below the kernel's ephemeral range
+// (32768 and up on Linux) and outside Asterisk's RTP range (20000-30000,
+// dialplan/rtp.conf): no other process's bind to port 0 can take one in
+// the moment between pickPorts closing its probe socket and SIPp binding
+// it. Within this process handedOut keeps two SIPps started at once from
+// getting the same ports.
+const (
+	sipPortFirst, sipPortEnd     = 12000, 19000 // SIP: one port each
+	mediaPortFirst, mediaPortEnd = 30100, 32700 // media: 4 ports each
+	portQuarantine               = 2 * time.Minute
+)
+
 var handedOut = struct {
 	sync.Mutex
-	ports map[int]time.Time
-}{ports: map[int]time.Time{}}
+	ports          map[int]time.Time // when each port was handed out
+	nextSIP, nextM int
+}{ports: map[int]time.Time{}, nextSIP: sipPortFirst, nextM: mediaPortFirst}
 
-// portQuarantine is how long a handed-out port is not given out again.
-const portQuarantine = 2 * time.Minute
-
+// pickPorts chooses the SIP port and the media base port (SIPp binds the
+// media port and media port+2; four are kept free), probing that each is
+// free now.
 func pickPorts(ip string, sip, media int) (int, int, error) {
-	var held []net.PacketConn
-	defer func() {
-		for _, h := range held {
-			h.Close()
-		}
-	}()
 	handedOut.Lock()
 	defer handedOut.Unlock()
-	listen := func(port int) (int, bool) {
+	free := func(port int) bool {
+		if at, ok := handedOut.ports[port]; ok && time.Since(at) < portQuarantine {
+			return false
+		}
 		c, err := net.ListenPacket("udp4", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err != nil {
-			return 0, false
+			return false
 		}
-		held = append(held, c)
-		got := c.LocalAddr().(*net.UDPAddr).Port
-		if at, ok := handedOut.ports[got]; ok && time.Since(at) < portQuarantine {
-			// Free now, but given to a SIPp of this process that may not
-			// have bound it yet.
-			return 0, false
-		}
-		return got, true
+		c.Close()
+		return true
 	}
-	defer func() {
-		now := time.Now()
-		if sip != 0 {
-			handedOut.ports[sip] = now
+	now := time.Now()
+	for n := 0; sip == 0 && n < sipPortEnd-sipPortFirst; n++ {
+		p := handedOut.nextSIP
+		if handedOut.nextSIP++; handedOut.nextSIP >= sipPortEnd {
+			handedOut.nextSIP = sipPortFirst
 		}
-		for i := 0; media != 0 && i <= 3; i++ {
-			handedOut.ports[media+i] = now
+		if free(p) {
+			sip = p
+			handedOut.ports[p] = now
 		}
-	}()
-	for attempt := 0; sip == 0 && attempt < 100; attempt++ {
-		sip, _ = listen(0)
 	}
 	if sip == 0 {
-		return 0, 0, errors.New("sipp: no free UDP port")
+		return 0, 0, errors.New("sipp: no free UDP port for SIP")
+	}
+	for n := 0; media == 0 && n < (mediaPortEnd-mediaPortFirst)/4; n++ {
+		base := handedOut.nextM
+		if handedOut.nextM += 4; handedOut.nextM+3 >= mediaPortEnd {
+			handedOut.nextM = mediaPortFirst
+		}
+		if free(base) && free(base+1) && free(base+2) && free(base+3) {
+			media = base
+			for i := range 4 {
+				handedOut.ports[base+i] = now
+			}
+		}
 	}
 	if media == 0 {
-		for attempt := 0; attempt < 100 && media == 0; attempt++ {
-			base, ok := listen(0)
-			if !ok || base%2 == 1 || base+3 > 65535 {
-				continue
-			}
-			all := true
-			for i := 1; i <= 3; i++ {
-				if _, ok := listen(base + i); !ok {
-					all = false
-					break
-				}
-			}
-			if all {
-				media = base
-			}
-		}
-		if media == 0 {
-			return 0, 0, errors.New("sipp: no free UDP ports for media")
-		}
+		return 0, 0, errors.New("sipp: no free UDP ports for media")
 	}
 	return sip, media, nil
 }

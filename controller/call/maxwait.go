@@ -199,31 +199,7 @@ func (c *Call) takeVoicemail(ctx context.Context, media []string) {
 // limit or the caller hanging up, and returns the file as hotline sees
 // it.
 func (c *Call) recordMessage(ctx context.Context) (string, error) {
-	c.nPlay++
-	name := pbx.RecordingName(fmt.Sprintf("vm-%d-%s-%d", c.contact, sanitize(string(c.channel)), c.nPlay))
-	c.m.register(string(name), c)
-	path := filepath.Join(c.m.cfg.RecordingDir, string(name)+"."+c.m.cfg.RecordingFormat)
-	if err := c.do(ctx, pbx.RecordChannel{Channel: c.channel, Name: name, Format: c.m.cfg.RecordingFormat,
-		MaxDuration: voicemailMax, MaxSilence: voicemailSilence, TerminateOn: "#"}); err != nil {
-		return "", fmt.Errorf("record voice message: %w", err)
-	}
-	for {
-		x, ok := c.mb.get(ctx, nil)
-		if !ok {
-			return "", ctx.Err()
-		}
-		switch ev := x.ev; {
-		case ev.Recording == name && ev.Kind == pbx.RecordingFinished:
-			return path, nil
-		case ev.Recording == name && ev.Kind == pbx.RecordingFailed:
-			return "", fmt.Errorf("record voice message: the switch could not record (%s)", ev.CauseText)
-		case c.isCallerHangup(ev):
-			// Hanging up is how many callers end a message: the switch
-			// keeps the file.
-			c.noteHangup(ev)
-			return path, nil
-		}
-	}
+	return c.Record(ctx, "max_wait", voicemailMax)
 }
 
 // releaseMaxWait takes the caller out of line, says so and hangs up.

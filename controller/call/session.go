@@ -179,7 +179,7 @@ func (c *Call) Record(ctx context.Context, node string, max time.Duration) (stri
 	c.m.register(string(name), c)
 	path := filepath.Join(c.m.cfg.RecordingDir, string(name)+"."+c.m.cfg.RecordingFormat)
 	if err := c.do(ctx, pbx.RecordChannel{Channel: c.channel, Name: name, Format: c.m.cfg.RecordingFormat,
-		MaxDuration: max, MaxSilence: 5 * time.Second, TerminateOn: "#"}); err != nil {
+		MaxDuration: max, MaxSilence: voicemailSilence, TerminateOn: "#"}); err != nil {
 		if errors.Is(err, pbx.ErrNotFound) {
 			return "", c.waitHangup(ctx)
 		}

@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
+	"slices"
 	"sync"
-	"testing/fstest"
 	"time"
 
 	"github.com/hotline-cc/hotline/controller/ivr/flow"
@@ -26,6 +25,8 @@ type Flows struct {
 	// site-wide overrides of every flow's rules (0: as the flow says)
 	noInput    time.Duration
 	maxInvalid int
+	// endpoints are the configured HTTP endpoint names; nil: not known
+	endpoints []string
 
 	mu    sync.Mutex
 	cache map[string]compiledFlow // by flow name: the last version compiled
@@ -37,13 +38,24 @@ func (f *Flows) Override(noInput time.Duration, maxInvalid int) {
 	f.noInput, f.maxInvalid = noInput, maxInvalid
 }
 
+// HTTPEndpoints gives the names of the installation's HTTP endpoints
+// (ivr.http_endpoints): a version compiled from now on whose lookups use
+// another is logged with a warning (those lookups take their on_error
+// branch).
+func (f *Flows) HTTPEndpoints(names []string) {
+	f.endpoints = append([]string{}, names...)
+}
+
 type compiledFlow struct {
 	version int
 	prog    *flow.Program
 }
 
 // NewFlows returns the flow source; opts are the prompts and named
-// queries flows are compiled against.
+// queries read at start-up from ivr.scripts_dir. A deployed version is
+// compiled with the prompt list and queries stored in its own bundle
+// (those it was validated against), and with opts only where it has none
+// (versions deployed before bundles carried them).
 func NewFlows(st *store.Store, opts flow.Options, log *slog.Logger) *Flows {
 	return &Flows{st: st, opts: opts, log: log, cache: map[string]compiledFlow{}}
 }
@@ -81,26 +93,49 @@ func (f *Flows) Program(ctx context.Context, name string) (*flow.Program, int, e
 		f.cache[name] = compiledFlow{version: version, prog: prog}
 	}
 	f.mu.Unlock()
-	f.log.Info("ivr flow compiled", "flow", name, "version", version)
+	f.log.Info("ivr flow compiled", "flow", name, "version", version,
+		"prompts", optionsSource(v.Files, flow.PromptsFile), "queries", optionsSource(v.Files, flow.QueriesFile))
+	if f.endpoints != nil {
+		var missing []string
+		for _, e := range prog.HTTPEndpoints() {
+			if !slices.Contains(f.endpoints, e) {
+				missing = append(missing, e)
+			}
+		}
+		if len(missing) > 0 {
+			f.log.Warn("ivr flow uses HTTP endpoints that ivr.http_endpoints does not configure: their lookups take on_error",
+				"flow", name, "version", version, "endpoints", missing)
+		}
+	}
 	return prog, version, nil
 }
 
+// compileBundle compiles a stored version with the prompt list and
+// queries of its bundle, falling back to opts (the start-up ones) for
+// what the bundle lacks.
 func compileBundle(v store.FlowVersion, opts flow.Options) (*flow.Program, error) {
-	fsys := fstest.MapFS{}
-	for name, data := range v.Files {
-		fsys[name] = &fstest.MapFile{Data: data, Mode: 0o444, ModTime: v.DeployedAt}
-	}
-	prog, err := flow.Load(fsys, v.Entry, opts)
+	prog, err := flow.LoadBundle(v.Files, v.Entry, opts)
 	if err != nil {
 		return nil, fmt.Errorf("ivr flow %s version %d does not compile: %w", v.Flow, v.Version, err)
 	}
 	return prog, nil
 }
 
+// optionsSource says, for the log, where a version's prompt list or
+// queries came from.
+func optionsSource(files map[string][]byte, name string) string {
+	if _, ok := files[name]; ok {
+		return "bundle"
+	}
+	return "start-up"
+}
+
 // DeployMissing deploys, from dir, every named flow that has no active
 // version yet (a fresh database), so a new installation answers calls
-// without a manual deploy. Flows already deployed are left alone: after
-// the first start, `hotline ivr deploy` is the way to change them.
+// without a manual deploy. The bundle stored is the flow's files with the
+// start-up prompt list and queries it was validated against. Flows
+// already deployed are left alone: after the first start, `hotline ivr
+// deploy` is the way to change them.
 func (f *Flows) DeployMissing(ctx context.Context, dir string, names []string) error {
 	var errs []error
 	for _, name := range names {
@@ -117,14 +152,7 @@ func (f *Flows) DeployMissing(ctx context.Context, dir string, names []string) e
 			errs = append(errs, fmt.Errorf("ivr flow %s: %w", name, err))
 			continue
 		}
-		files := map[string][]byte{}
-		for _, file := range prog.Files() {
-			data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file)))
-			if err != nil {
-				return err
-			}
-			files[file] = data
-		}
+		files := prog.Bundle()
 		version, _, err := f.st.DeployFlow(ctx, name, files, "hotline serve", "first start: deployed from "+dir)
 		if err != nil {
 			return err

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,60 +18,69 @@ import (
 )
 
 // newIVRCmd is "hotline ivr": validate, simulate, test and draw IVR flows
-// (docs/ivr.md).
+// (docs/ivr.md), and deploy them.
 func newIVRCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ivr",
-		Short: "IVR flow tools: validate, simulate, test, graph",
+		Short: "IVR flow tools: validate, simulate, test, graph, deploy",
 		Long: `IVR flows are YAML files (ivr-scripts/*.yaml; the language is described in
 docs/ivr.md). Prompt names are checked against prompts.txt and lookups
-against queries.yaml, by default the ones beside the flow file.`,
+against queries.yaml, by default the ones beside the flow file.
+
+validate, simulate, test and deploy also check the named HTTP endpoints
+of http lookups against the installation's ivr.http_endpoints: from the
+--config file when given, else from hotline.yaml when it exists in the
+current directory. Without a configuration file endpoint names are not
+checked (a lookup whose endpoint the server does not configure takes its
+on_error branch).`,
 	}
-	var o ivrFiles
+	o := &ivrFiles{g: g}
 	cmd.PersistentFlags().StringVar(&o.prompts, "prompts", "", "prompt list (default: prompts.txt beside the flow)")
 	cmd.PersistentFlags().StringVar(&o.queries, "queries", "", "named SQL queries (default: queries.yaml beside the flow)")
-	cmd.AddCommand(newIVRValidateCmd(&o), newIVRSimulateCmd(&o), newIVRTestCmd(&o), newIVRGraphCmd(&o))
-	cmd.AddCommand(ivrVersionCommands()...)
+	cmd.AddCommand(newIVRValidateCmd(o), newIVRSimulateCmd(o), newIVRTestCmd(o), newIVRGraphCmd(o))
+	cmd.AddCommand(ivrVersionCommands(o)...)
 	return cmd
 }
 
-// validateFlowFile and flowBundle are what `hotline ivr deploy` needs
-// from the flow package (its validateFlow and flowFiles hooks).
-
-// validateFlowFile loads the flow at path with the prompts and queries
-// beside it; the error lists every problem, one "file:line:col: ..." a
-// line.
-func validateFlowFile(path string) error {
-	_, err := (&ivrFiles{}).load(path)
-	return err
-}
-
-// flowBundle reads the flow at path and every sub-flow it references,
-// keyed by path relative to the flow's directory.
-func flowBundle(path string) (map[string][]byte, error) {
-	p, err := (&ivrFiles{}).load(path)
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Dir(path)
-	out := map[string][]byte{}
-	for _, f := range p.Files() {
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
-		if err != nil {
-			return nil, err
-		}
-		out[f] = data
-	}
-	return out, nil
-}
-
-// ivrFiles are the --prompts and --queries flags.
+// ivrFiles are what flows are checked against: the --prompts and
+// --queries flags, and the installation's HTTP endpoints once
+// useConfig has read them.
 type ivrFiles struct {
 	prompts, queries string
+	g                *globals // nil: the command's own flags (cmdGlobals)
+	endpoints        *flow.Endpoints
 }
 
-// options loads the prompts and queries a flow file is checked against.
-func (o *ivrFiles) options(flowFile string) (flow.Options, error) {
+// useConfig reads the names of the installation's HTTP endpoints
+// (ivr.http_endpoints) from the configuration file: --config when given,
+// else the default file when it exists. With neither, endpoint names stay
+// unchecked. A configuration whose ivr section is wrong is an error naming
+// file:line.
+func (o *ivrFiles) useConfig(cmd *cobra.Command) error {
+	g := o.g
+	if g == nil {
+		g = cmdGlobals(cmd)
+	}
+	if !cmd.Flags().Changed("config") {
+		if _, err := os.Stat(g.configPath); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+	}
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	if err := cfg.ValidateIVR(); err != nil {
+		return err
+	}
+	o.endpoints = &flow.Endpoints{Names: slices.Sorted(maps.Keys(cfg.IVR.HTTPEndpoints)), Source: g.configPath}
+	return nil
+}
+
+// sources are the prompt list and the queries file a flow file is checked
+// against: the flags, else the files beside the flow when they exist ("":
+// none).
+func (o *ivrFiles) sources(flowFile string) (prompts, queries string) {
 	dir := filepath.Dir(flowFile)
 	pick := func(flag, name string) string {
 		if flag != "" {
@@ -81,7 +92,15 @@ func (o *ivrFiles) options(flowFile string) (flow.Options, error) {
 		}
 		return ""
 	}
-	return flow.LoadOptions(pick(o.prompts, "prompts.txt"), pick(o.queries, "queries.yaml"))
+	return pick(o.prompts, flow.PromptsFile), pick(o.queries, flow.QueriesFile)
+}
+
+// options loads the prompts and queries a flow file is checked against,
+// with the installation's endpoints when known.
+func (o *ivrFiles) options(flowFile string) (flow.Options, error) {
+	opts, err := flow.LoadOptions(o.sources(flowFile))
+	opts.Endpoints = o.endpoints
+	return opts, err
 }
 
 func (o *ivrFiles) load(flowFile string) (*flow.Program, error) {
@@ -90,6 +109,33 @@ func (o *ivrFiles) load(flowFile string) (*flow.Program, error) {
 		return nil, err
 	}
 	return flow.LoadFile(flowFile, opts)
+}
+
+// bundle validates the flow at path and returns what `hotline ivr deploy`
+// stores: the flow and every sub-flow it references, keyed by path
+// relative to the flow's directory, and the prompt list and queries it
+// was checked against, as prompts.txt and queries.yaml; with, for each
+// key, the file it was read from. The error lists every problem, one
+// "file:line:col: ..." a line.
+func (o *ivrFiles) bundle(path string) (files map[string][]byte, from map[string]string, err error) {
+	p, err := o.load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	files = p.Bundle()
+	from = map[string]string{}
+	dir := filepath.Dir(path)
+	for _, f := range p.Files() {
+		from[f] = filepath.Join(dir, filepath.FromSlash(f))
+	}
+	prompts, queries := o.sources(path)
+	if _, ok := files[flow.PromptsFile]; ok {
+		from[flow.PromptsFile] = prompts
+	}
+	if _, ok := files[flow.QueriesFile]; ok {
+		from[flow.QueriesFile] = queries
+	}
+	return files, from, nil
 }
 
 // ivrFlowFiles expands directories into their flow and test files: *.yaml
@@ -164,11 +210,19 @@ func newIVRValidateCmd(o *ivrFiles) *cobra.Command {
 problem as file:line:col: message: unknown fields or node kinds, wrong
 types, references to undefined nodes or flows, unreachable nodes, prompts
 missing from prompts.txt, undefined variables and expressions that do not
-compile, menus without an on_timeout branch, loops without caller input.
-Test files (*_test.yaml) are checked too. A directory means its flow and
-test files (not queries.yaml). Exit status 1 when anything is wrong.`,
+compile, menus without an on_timeout branch, loops without caller input,
+and, when the installation's configuration is known (--config, or
+hotline.yaml in the current directory), HTTP endpoints it does not
+configure in ivr.http_endpoints. Test files (*_test.yaml) are checked too.
+A directory means its flow and test files (not queries.yaml). Exit status
+1 when anything is wrong.`,
+		Example: `  hotline ivr validate ivr-scripts
+  hotline ivr validate --config /etc/hotline/hotline.yaml ivr-scripts/main.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.useConfig(cmd); err != nil {
+				return err
+			}
 			files, err := ivrFlowFiles(args)
 			if err != nil {
 				return err
@@ -223,6 +277,9 @@ an empty entry lets that wait time out; "^0" presses 0 during the prompt
 (barge-in); "hangup" hangs up. When the keys run out every wait times out.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.useConfig(cmd); err != nil {
+				return err
+			}
 			p, err := o.load(args[0])
 			if err != nil {
 				printIVRProblems(cmd.OutOrStdout(), err)
@@ -308,6 +365,9 @@ simulates a call (caller, keys, fixtures) and checks the expected outcome,
 trail (in order), variables, queue, transfer, survey score. Prints one
 PASS/FAIL line per case like go test; exit status 1 on any failure.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.useConfig(cmd); err != nil {
+				return err
+			}
 			if len(args) == 0 {
 				args = []string{"ivr-scripts"}
 			}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,18 +108,124 @@ func TestIVRGraph(t *testing.T) {
 	}
 }
 
-// The deploy hooks: validation with the flow package, and the bundle of a
-// flow with the sub-flows it references.
-func TestIVRDeployHooks(t *testing.T) {
-	files, err := flowBundle(ivrScripts + "/main.yaml")
-	if err != nil || len(files) != 2 || len(files["main.yaml"]) == 0 || len(files["fault.yaml"]) == 0 {
-		t.Fatalf("bundle %v, %v; want main.yaml and fault.yaml", len(files), err)
-	}
-	if err := validateFlowFile(ivrScripts + "/main.yaml"); err != nil {
+// What a deploy stores: the flow, the sub-flows it references, and the
+// prompt list and queries it was validated against, each as read from its
+// file; a flow that is not valid gives its problems at file:line:col.
+func TestIVRBundle(t *testing.T) {
+	files, from, err := readFlowBundle(&ivrFiles{}, ivrScripts+"/main.yaml")
+	if err != nil {
 		t.Fatal(err)
 	}
+	want := map[string]string{
+		"main.yaml":    ivrScripts + "/main.yaml",
+		"fault.yaml":   ivrScripts + "/fault.yaml",
+		"prompts.txt":  ivrScripts + "/prompts.txt",
+		"queries.yaml": ivrScripts + "/queries.yaml",
+	}
+	if len(files) != len(want) {
+		t.Errorf("bundle has %d files, want %d", len(files), len(want))
+	}
+	for k, path := range want {
+		disk, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(files[k]) != string(disk) || from[k] != filepath.FromSlash(path) {
+			t.Errorf("bundle[%s]: %d bytes from %q; want %d bytes of %s", k, len(files[k]), from[k], len(disk), path)
+		}
+	}
+	// --prompts: the bundle's prompts.txt is the file the flow was
+	// checked against.
+	alt := writeFile(t, "alt-prompts.txt", mustRead(t, ivrScripts+"/prompts.txt")+"extra|An extra prompt.\n")
+	files, from, err = readFlowBundle(&ivrFiles{prompts: alt}, ivrScripts+"/main.yaml")
+	if err != nil || !strings.HasSuffix(string(files["prompts.txt"]), "extra|An extra prompt.\n") || from["prompts.txt"] != alt {
+		t.Errorf("--prompts: bundle prompts.txt from %q, %v", from["prompts.txt"], err)
+	}
+
 	bad := writeFile(t, "bad.yaml", "nodes:\n  a: {type: play, next: end}\n")
-	if err := validateFlowFile(bad); err == nil || !strings.Contains(err.Error(), bad+":2:6: node a (play) has nothing to say") {
+	if _, _, err := readFlowBundle(&ivrFiles{}, bad); err == nil || !strings.Contains(err.Error(), bad+":2:6: node a (play) has nothing to say") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// validate checks the HTTP endpoints flows name against the
+// installation's ivr.http_endpoints when it knows the configuration:
+// --config, or hotline.yaml in the current directory.
+func TestIVRValidateEndpoints(t *testing.T) {
+	mainYAML := ivrScripts + "/main.yaml"
+	line := 0
+	for i, l := range strings.Split(mustRead(t, mainYAML), "\n") {
+		if strings.TrimSpace(l) == "endpoint: broadband_status" {
+			line = i + 1
+		}
+	}
+	if line == 0 {
+		t.Fatal("main.yaml has no `endpoint: broadband_status`")
+	}
+	at := func(file string) string { return fmt.Sprintf("%s:%d:17: node bb http.endpoint: ", file, line) }
+
+	good := writeFile(t, "hotline.yaml", "ivr:\n  http_endpoints:\n    broadband_status: https://lines.example.com/api\n")
+	code, out, stderr := runHotline(t, nil, time.Now(), "ivr", "validate", "--config", good, mainYAML)
+	if code != 0 || !strings.Contains(out, "ok "+mainYAML) {
+		t.Errorf("configured endpoint: exit %d\n%s%s", code, out, stderr)
+	}
+
+	// The shipped example configurations configure what the shipped
+	// flows use.
+	for _, cfg := range []string{"../../hotline.example.yaml", "../../freeswitch-conf/hotline-freeswitch.yaml"} {
+		code, out, stderr := runHotline(t, nil, time.Now(), "ivr", "validate", "--config", cfg, ivrScripts)
+		if code != 0 || !strings.Contains(out, "ok "+mainYAML) {
+			t.Errorf("--config %s: exit %d\n%s%s", cfg, code, out, stderr)
+		}
+	}
+
+	none := writeFile(t, "hotline.yaml", "ivr:\n  scripts_dir: ivr-scripts\n")
+	code, out, stderr = runHotline(t, nil, time.Now(), "ivr", "validate", "--config", none, ivrScripts)
+	want := at(mainYAML) + `"broadband_status" is not configured in ivr.http_endpoints of ` + none + " (configured: none)"
+	if code != 1 || !strings.Contains(out, want) || strings.TrimSpace(stderr) != "hotline: 1 problem" {
+		t.Errorf("no endpoints: exit %d, want 1 and %q\n%s%s", code, want, out, stderr)
+	}
+	// simulate and test check the same way.
+	code, out, _ = runHotline(t, nil, time.Now(), "ivr", "simulate", "--config", none, mainYAML)
+	if code != 1 || !strings.Contains(out, want) {
+		t.Errorf("simulate, no endpoints: exit %d\n%s", code, out)
+	}
+
+	// The configuration's own mistakes name its file and line.
+	bad := writeFile(t, "hotline.yaml", "ivr:\n  http_endpoints:\n    broadband_status: broadband-status.internal:8080\n")
+	code, _, stderr = runHotline(t, nil, time.Now(), "ivr", "validate", "--config", bad, mainYAML)
+	if want := bad + `:3: ivr.http_endpoints.broadband_status: "broadband-status.internal:8080" is not an http:// or https:// URL`; code != 1 || strings.TrimSpace(stderr) != want {
+		t.Errorf("bad endpoint URL: exit %d, stderr %q; want %q", code, stderr, want)
+	}
+	code, _, stderr = runHotline(t, nil, time.Now(), "ivr", "validate", "--config", filepath.Join(t.TempDir(), "none.yaml"), mainYAML)
+	if code != 1 || !strings.Contains(stderr, "none.yaml not found") {
+		t.Errorf("missing --config: exit %d, stderr %q", code, stderr)
+	}
+
+	// Without --config, hotline.yaml in the current directory when there
+	// is one; without it, endpoint names are not checked.
+	abs, err := filepath.Abs(mainYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	code, out, stderr = runHotline(t, nil, time.Now(), "ivr", "validate", abs)
+	if code != 0 || !strings.Contains(out, "ok "+abs) {
+		t.Errorf("no configuration file: exit %d\n%s%s", code, out, stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "hotline.yaml"), []byte("ivr:\n  http_endpoints: {billing: https://billing.example.com}\n"), 0o600)
+	code, out, _ = runHotline(t, nil, time.Now(), "ivr", "validate", abs)
+	if want := at(abs) + `"broadband_status" is not configured in ivr.http_endpoints of hotline.yaml (configured: billing)`; code != 1 || !strings.Contains(out, want) {
+		t.Errorf("./hotline.yaml: exit %d, want %q\n%s", code, want, out)
 	}
 }

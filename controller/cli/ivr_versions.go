@@ -22,30 +22,21 @@ import (
 	"github.com/hotline-cc/hotline/controller/store"
 )
 
-// validateFlow checks the flow file at path and every file it references,
-// returning every problem found. `hotline ivr deploy` deploys nothing
-// unless it returns nil. Until it is pointed at the flow package's
-// validator it refuses every flow.
-var validateFlow = func(path string) error {
-	return errors.New("flow validation is not wired")
-}
-
-// flowFiles reads the flow file at path and every sub-flow file it
+// readFlowBundle validates the flow file at path and returns what a deploy
+// stores (see ivrFiles.bundle): the flow and every sub-flow file it
 // references, keyed by path relative to the directory of path with '/'
-// separators (the flow's own file under its base name). This default reads
-// the file alone.
-var flowFiles = func(path string) (map[string][]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return map[string][]byte{filepath.Base(path): data}, nil
+// separators, with the prompt list and queries it was checked against; and
+// for each key the file it was read from. A flow that is not valid gives
+// an error listing every problem. `hotline ivr deploy` deploys nothing
+// unless it returns nil.
+var readFlowBundle = func(o *ivrFiles, path string) (map[string][]byte, map[string]string, error) {
+	return o.bundle(path)
 }
 
 // ivrVersionCommands returns `hotline ivr deploy|rollback|history|diff`,
-// for the ivr command to add.
-func ivrVersionCommands() []*cobra.Command {
-	return []*cobra.Command{newIVRDeployCmd(), newIVRRollbackCmd(), newIVRHistoryCmd(), newIVRDiffCmd()}
+// for the ivr command to add; o are its flags.
+func ivrVersionCommands(o *ivrFiles) []*cobra.Command {
+	return []*cobra.Command{newIVRDeployCmd(o), newIVRRollbackCmd(), newIVRHistoryCmd(), newIVRDiffCmd(o)}
 }
 
 // cmdGlobals gives commands built without the root's globals the same
@@ -128,18 +119,23 @@ func shortSHA(sum string) string {
 	return sum
 }
 
-func newIVRDeployCmd() *cobra.Command {
+func newIVRDeployCmd(o *ivrFiles) *cobra.Command {
 	var dbURL, by, comment string
 	cmd := &cobra.Command{
 		Use:   "deploy FILE",
 		Short: "Validate a flow and make it the active version for new calls",
 		Long: `deploy validates the flow in FILE (e.g. ivr-scripts/main.yaml) and the
 sub-flows it references, then stores them together in Postgres as the
-flow's next version and makes it active, in one transaction. The flow's
-name is FILE's name without .yaml. Calls that start afterwards get the new
-version; calls in progress keep the one they started with. A flow that
-fails validation is not deployed and nothing changes. Deploying the
-content that is already active stores no new version.`,
+flow's next version and makes it active, in one transaction. The version
+also stores the prompt list and the named queries the flow was validated
+against (prompts.txt and queries.yaml beside FILE, or --prompts and
+--queries) as prompts.txt and queries.yaml: the server compiles the
+version with them, so a flow that uses a new prompt or query works
+without a restart. The flow's name is FILE's name without .yaml. Calls
+that start afterwards get the new version; calls in progress keep the one
+they started with. A flow that fails validation is not deployed and
+nothing changes. Deploying the content that is already active stores no
+new version. HTTP endpoint names are checked as by validate.`,
 		Example: `  hotline ivr deploy ivr-scripts/main.yaml --comment "storm menu"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -153,13 +149,13 @@ content that is already active stores no new version.`,
 			if err != nil {
 				return err
 			}
-			if err := validateFlow(path); err != nil {
+			if err := o.useConfig(cmd); err != nil {
+				return err
+			}
+			files, _, err := readFlowBundle(o, path)
+			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), strings.TrimRight(err.Error(), "\n"))
 				return fmt.Errorf("%s is not valid: nothing deployed", path)
-			}
-			files, err := flowFiles(path)
-			if err != nil {
-				return fmt.Errorf("read flow %s: %w", path, err)
 			}
 			who, err := actorName(g, by)
 			if err != nil {
@@ -307,17 +303,18 @@ func singleLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func newIVRDiffCmd() *cobra.Command {
+func newIVRDiffCmd(o *ivrFiles) *cobra.Command {
 	var dbURL, file string
 	cmd := &cobra.Command{
 		Use:   "diff FLOW [V1 [V2]]",
 		Short: "Show what changed between two versions of a flow, or against a working file",
-		Long: `diff prints a unified diff of FLOW's files (the flow and its sub-flows):
-with no versions, from the version before the active one to the active one;
-with V1, from V1 to the active version; with V1 and V2, from V1 to V2.
-With --file PATH it compares the active version (or V1) with the flow at
-PATH and the files it references, as a deploy of PATH would store them.
-Nothing is printed when there is no difference.`,
+		Long: `diff prints a unified diff of FLOW's files (the flow, its sub-flows, and
+the prompts.txt and queries.yaml stored with it): with no versions, from
+the version before the active one to the active one; with V1, from V1 to
+the active version; with V1 and V2, from V1 to V2. With --file PATH it
+compares the active version (or V1) with the flow at PATH and the files
+it references, as a deploy of PATH would store them. Nothing is printed
+when there is no difference.`,
 		Example: `  hotline ivr diff main
   hotline ivr diff main 3 5
   hotline ivr diff main --file ivr-scripts/main.yaml`,
@@ -340,8 +337,9 @@ Nothing is printed when there is no difference.`,
 				return errors.New("--file: compare one version (default: the active one) with the file; give at most one version")
 			}
 			var working map[string][]byte
+			var workingFrom map[string]string
 			if file != "" {
-				if working, err = flowFiles(file); err != nil {
+				if working, workingFrom, err = readFlowBundle(o, file); err != nil {
 					return fmt.Errorf("--file: read flow %s: %w", file, err)
 				}
 			}
@@ -370,7 +368,12 @@ Nothing is printed when there is no difference.`,
 						return err
 					}
 				}
-				label := func(k string) string { return filepath.ToSlash(filepath.Join(filepath.Dir(file), k)) }
+				label := func(k string) string {
+					if p, ok := workingFrom[k]; ok {
+						return filepath.ToSlash(p)
+					}
+					return filepath.ToSlash(filepath.Join(filepath.Dir(file), k))
+				}
 				return writeBundleDiff(cmd, fmt.Sprintf("%s@%d", name, from.Version), from.Files, file, working,
 					func(k string) string { return fmt.Sprintf("%s@%d/%s", name, from.Version, k) }, label)
 			case len(vers) == 0:

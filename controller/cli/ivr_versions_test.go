@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/hotline-cc/hotline/controller/internal/testenv"
 	"github.com/hotline-cc/hotline/controller/store"
 )
@@ -29,24 +27,10 @@ func migratedTestDB(t *testing.T) string {
 	return url
 }
 
-// runIVRVersions runs `hotline ivr ...` with the version commands attached under
-// ivr (whether or not the ivr command is registered yet).
+// runIVRVersions runs `hotline ivr ...`.
 func runIVRVersions(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	root := newRoot(&globals{getenv: func(string) string { return "" }, now: time.Now})
-	var ivr *cobra.Command
-	for _, c := range root.Commands() {
-		if c.Name() == "ivr" {
-			ivr = c
-		}
-	}
-	if ivr == nil {
-		ivr = &cobra.Command{Use: "ivr"}
-		root.AddCommand(ivr)
-	}
-	if c, _, err := ivr.Find([]string{"deploy"}); err != nil || c == ivr {
-		ivr.AddCommand(ivrVersionCommands()...)
-	}
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)
@@ -56,27 +40,24 @@ func runIVRVersions(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// fakeFlowHooks points the validator and the file reader at test doubles:
-// a flow containing "BAD" is invalid; a flow's bundle is every .yaml file
-// in its directory.
+// fakeFlowHooks points the flow reader at a test double: a flow
+// containing "BAD" is invalid; a flow's bundle is every .yaml file in its
+// directory.
 func fakeFlowHooks(t *testing.T) {
 	t.Helper()
-	oldV, oldF := validateFlow, flowFiles
-	t.Cleanup(func() { validateFlow, flowFiles = oldV, oldF })
-	validateFlow = func(path string) error {
+	old := readFlowBundle
+	t.Cleanup(func() { readFlowBundle = old })
+	readFlowBundle = func(_ *ivrFiles, path string) (map[string][]byte, map[string]string, error) {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if bytes.Contains(data, []byte("BAD")) {
-			return errors.New(filepath.Base(path) + ":2:3: unknown node \"BAD\"\n" + filepath.Base(path) + ":4:1: menu has no options")
+			return nil, nil, errors.New(filepath.Base(path) + ":2:3: unknown node \"BAD\"\n" + filepath.Base(path) + ":4:1: menu has no options")
 		}
-		return nil
-	}
-	flowFiles = func(path string) (map[string][]byte, error) {
 		dir := filepath.Dir(path)
 		files := map[string][]byte{}
-		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" {
 				return err
 			}
@@ -88,7 +69,7 @@ func fakeFlowHooks(t *testing.T) {
 			files[filepath.ToSlash(rel)] = data
 			return err
 		})
-		return files, err
+		return files, nil, err
 	}
 }
 
@@ -109,14 +90,16 @@ func TestIVRDeployValidatesFirst(t *testing.T) {
 	dir := t.TempDir()
 	main := writeVersionedFlow(t, dir, "main.yaml", "start: menu\nnodes:\n  menu: BAD\n")
 
-	// Not wired: nothing is deployed without a validator.
-	code, _, stderr := runIVRVersions(t, "deploy", main, "--by", "dev", "--database-url", db)
-	if code != 1 || !strings.Contains(stderr, "flow validation is not wired") || !strings.Contains(stderr, "nothing deployed") {
-		t.Fatalf("deploy without a validator: exit %d, stderr %q", code, stderr)
+	// The flow package's validator: every problem at file:line:col,
+	// nothing deployed.
+	code, out, stderr := runIVRVersions(t, "deploy", main, "--by", "dev", "--database-url", db)
+	if code != 1 || out != "" || !strings.Contains(stderr, main+":3:9: node menu must be a mapping with a type:, not a string") ||
+		!strings.Contains(stderr, "hotline: "+main+" is not valid: nothing deployed") {
+		t.Fatalf("deploy of an invalid flow: exit %d, out %q, stderr %q", code, out, stderr)
 	}
 
 	fakeFlowHooks(t)
-	code, out, stderr := runIVRVersions(t, "deploy", main, "--by", "dev", "--database-url", db)
+	code, out, stderr = runIVRVersions(t, "deploy", main, "--by", "dev", "--database-url", db)
 	if code != 1 || out != "" || !strings.Contains(stderr, "main.yaml:2:3: unknown node \"BAD\"\nmain.yaml:4:1: menu has no options\n") ||
 		!strings.Contains(stderr, "hotline: "+main+" is not valid: nothing deployed") {
 		t.Fatalf("invalid deploy: exit %d, out %q, stderr %q", code, out, stderr)
@@ -299,5 +282,104 @@ func TestIVRVersionErrors(t *testing.T) {
 	code, _, stderr := runIVRVersions(t, "history", "main", "--database-url", bare)
 	if code != 1 || !strings.Contains(stderr, "run `hotline migrate`") {
 		t.Errorf("unmigrated database: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A deploy stores, with the flow, the prompt list and the queries it was
+// validated against: diff shows their changes, rollback brings the old
+// ones back. A flow naming an HTTP endpoint the installation does not
+// configure is refused when the configuration is known.
+func TestIVRDeployStoresPromptsAndQueries(t *testing.T) {
+	db := migratedTestDB(t)
+	dir := t.TempDir()
+	orig := map[string]string{}
+	for _, f := range []string{"main.yaml", "fault.yaml", "prompts.txt", "queries.yaml"} {
+		orig[f] = mustRead(t, filepath.Join(ivrScripts, f))
+		writeVersionedFlow(t, dir, f, orig[f])
+	}
+	main := filepath.Join(dir, "main.yaml")
+	ivr := func(wantCode int, args ...string) (string, string) {
+		t.Helper()
+		if args[0] == "deploy" || args[0] == "rollback" {
+			args = append(args, "--by", "dev")
+		}
+		code, out, stderr := runIVRVersions(t, append(args, "--database-url", db)...)
+		if code != wantCode {
+			t.Fatalf("ivr %v: exit %d, want %d; stdout %q, stderr %q", args, code, wantCode, out, stderr)
+		}
+		return out, stderr
+	}
+	st := openVersionStore(t, db)
+	active := func() store.FlowVersion {
+		t.Helper()
+		v, err := st.ActiveFlow(context.Background(), "main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	ivr(0, "deploy", main)
+	v1 := active()
+	if len(v1.Files) != len(orig) {
+		t.Errorf("version 1 stores %d files, want %d", len(v1.Files), len(orig))
+	}
+	for f, src := range orig {
+		if string(v1.Files[f]) != src {
+			t.Errorf("version 1 %s: %d bytes, want the %d on disk", f, len(v1.Files[f]), len(src))
+		}
+	}
+
+	// Version 2 uses a new query and a new prompt.
+	writeVersionedFlow(t, dir, "queries.yaml", orig["queries.yaml"]+
+		"bill_now:\n  sql: SELECT current_bill_cents AS cents FROM customers WHERE number = $1\n  params: [number]\n  columns: {cents: int}\n")
+	writeVersionedFlow(t, dir, "prompts.txt", orig["prompts.txt"]+"line-ok|Thank you for calling.\n")
+	v2 := strings.Replace(strings.Replace(orig["main.yaml"], "say: [welcome]", "say: [welcome, line-ok]", 1), "query: current_bill\n", "query: bill_now\n", 1)
+	writeVersionedFlow(t, dir, "main.yaml", v2)
+
+	noEndpoint := writeFile(t, "hotline.yaml", "ivr:\n  http_endpoints: {billing: https://billing.example.com}\n")
+	_, stderr := ivr(1, "deploy", main, "--config", noEndpoint)
+	if !strings.Contains(stderr, `node bb http.endpoint: "broadband_status" is not configured in ivr.http_endpoints of `+noEndpoint) ||
+		!strings.Contains(stderr, "nothing deployed") {
+		t.Errorf("deploy with the endpoint not configured: %q", stderr)
+	}
+	withEndpoint := writeFile(t, "hotline.yaml", "ivr:\n  http_endpoints: {broadband_status: https://lines.example.com}\n")
+	if out, _ := ivr(0, "deploy", main, "--config", withEndpoint); !strings.HasPrefix(out, "deployed main version 2 ") {
+		t.Fatalf("deploy of version 2: %q", out)
+	}
+	if got := active(); got.Version != 2 || !strings.Contains(string(got.Files["queries.yaml"]), "bill_now:") || !strings.Contains(string(got.Files["prompts.txt"]), "line-ok|") {
+		t.Fatalf("active version %d does not carry the new query and prompt", got.Version)
+	}
+
+	out, _ := ivr(0, "diff", "main")
+	for _, w := range []string{
+		"--- main@1/main.yaml\n+++ main@2/main.yaml\n",
+		"-    say: [welcome]\n+    say: [welcome, line-ok]\n",
+		"-    query: current_bill\n+    query: bill_now\n",
+		"--- main@1/prompts.txt\n+++ main@2/prompts.txt\n",
+		"+line-ok|Thank you for calling.\n",
+		"--- main@1/queries.yaml\n+++ main@2/queries.yaml\n",
+		"+bill_now:\n",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("diff main lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "fault.yaml") {
+		t.Errorf("diff main shows the unchanged fault.yaml:\n%s", out)
+	}
+
+	// A working change of the prompt list alone, before deploying it.
+	writeVersionedFlow(t, dir, "prompts.txt", orig["prompts.txt"]+"line-ok|Thank you for calling.\nlater|Later.\n")
+	out, _ = ivr(0, "diff", "main", "--file", main)
+	if want := "--- main@2/prompts.txt\n+++ " + filepath.ToSlash(filepath.Join(dir, "prompts.txt")) + "\n"; !strings.HasPrefix(out, want) ||
+		!strings.Contains(out, "+later|Later.\n") || strings.Count(out, "+++ ") != 1 {
+		t.Errorf("diff --file, want only prompts.txt (%q...):\n%s", want, out)
+	}
+
+	ivr(0, "rollback", "main")
+	if got := active(); got.Version != 1 || string(got.Files["queries.yaml"]) != orig["queries.yaml"] || string(got.Files["prompts.txt"]) != orig["prompts.txt"] {
+		t.Errorf("after rollback: version %d; the old prompts and queries back: %v", got.Version,
+			string(got.Files["queries.yaml"]) == orig["queries.yaml"] && string(got.Files["prompts.txt"]) == orig["prompts.txt"])
 	}
 }

@@ -107,6 +107,30 @@ type IVR struct {
 	// MaxInvalid, when set, replaces every flow's invalid-entry limit; 0
 	// keeps each flow's own.
 	MaxInvalid int `yaml:"max_invalid"`
+	// HTTPEndpoints are the services flows' http lookups may call, by
+	// name: name (a-z, 0-9, _) → base URL (http or https, no query,
+	// fragment or credentials). A flow names one (http: {endpoint: NAME,
+	// path: /v1/line}) instead of carrying a host, so the same flow runs
+	// at every installation.
+	HTTPEndpoints map[string]string `yaml:"http_endpoints"`
+}
+
+// Transfer says how an IVR flow's transfer to an outside number is
+// placed: hotline dials the number and bridges the caller to it.
+type Transfer struct {
+	// Dial is the endpoint template, {number} standing for the number,
+	// as queues[].callback.dial. Empty: flows' transfers to numbers are
+	// not placed and the caller goes to an agent instead.
+	Dial string `yaml:"dial"`
+	// Allow lists the number prefixes a flow may transfer to ("95",
+	// "+8610", ...). A flow may dial a number a caller keyed, so a
+	// number matching none is refused (the caller goes to an agent):
+	// the IVR must not become a free line to anywhere. Required with
+	// Dial.
+	Allow []string `yaml:"allow"`
+	// RingTimeout is how long the number may ring (30 s); then the
+	// caller goes to an agent.
+	RingTimeout time.Duration `yaml:"ring_timeout"`
 }
 
 // Queue is one ACD queue.

@@ -71,6 +71,8 @@ log: {level: debug, format: json}
 ivr:
   no_input_timeout: 1m30s
   max_invalid: 5
+  http_endpoints:
+    broadband_status: https://lines.example.com/api
 queues:
   - id: q1
     ring_timeout: 500ms
@@ -89,7 +91,8 @@ database:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.IVR.NoInputTimeout != 90*time.Second || cfg.IVR.MaxInvalid != 5 {
+	if cfg.IVR.NoInputTimeout != 90*time.Second || cfg.IVR.MaxInvalid != 5 || len(cfg.IVR.HTTPEndpoints) != 1 ||
+		cfg.IVR.HTTPEndpoints["broadband_status"] != "https://lines.example.com/api" {
 		t.Errorf("ivr = %+v", cfg.IVR)
 	}
 	q := cfg.Queues[0]

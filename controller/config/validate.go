@@ -71,6 +71,50 @@ const FlowNone = "none"
 
 var reFlow = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
+// reEndpointName is the name of an HTTP endpoint flows refer to (the rule
+// of a flow's identifiers).
+var reEndpointName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// ValidateIVR checks the ivr section alone (what `hotline ivr` commands
+// need of an installation's configuration) and returns its problems, or
+// nil. Validate checks it too.
+func (c *Config) ValidateIVR() error {
+	var ps Problems
+	c.validateIVR(func(path, format string, args ...any) {
+		ps = append(ps, c.problem(path, format, args...))
+	})
+	return ps.err()
+}
+
+func (c *Config) validateIVR(add func(path, format string, args ...any)) {
+	timer(add, "ivr.no_input_timeout", c.IVR.NoInputTimeout, true)
+	if c.IVR.MaxInvalid < 0 || c.IVR.MaxInvalid > 20 {
+		add("ivr.max_invalid", "%d is not from 1 to 20 (0: as each flow says)", c.IVR.MaxInvalid)
+	}
+	if c.IVR.ScriptsDir == "" {
+		add("ivr.scripts_dir", "is empty: name the directory of the IVR flow files")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.IVR.HTTPEndpoints)) {
+		p := "ivr.http_endpoints." + name
+		if !reEndpointName.MatchString(name) {
+			add(p, "%q is not an endpoint name (a-z, 0-9 and '_', starting with a letter; at most 64)", name)
+			continue
+		}
+		raw := c.IVR.HTTPEndpoints[name]
+		u, err := url.Parse(raw)
+		switch {
+		case raw == "":
+			add(p, "is empty: give the base URL of the service (e.g. https://lines.example.com/api)")
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+			add(p, "%q is not an http:// or https:// URL", raw)
+		case u.User != nil:
+			add(p, "must not carry credentials")
+		case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+			add(p, "%q has a query or fragment: give the base URL only (flows add the path and parameters)", raw)
+		}
+	}
+}
+
 // ServiceFlow is the IVR flow of a service ("" for none).
 func (s Service) ServiceFlow() string {
 	switch s.Flow {
@@ -146,13 +190,7 @@ func (c *Config) Validate() error {
 		oneOf("recording.format", c.Recording.Format, RecordingFormats()...)
 	}
 
-	timer(add, "ivr.no_input_timeout", c.IVR.NoInputTimeout, true)
-	if c.IVR.MaxInvalid < 0 || c.IVR.MaxInvalid > 20 {
-		add("ivr.max_invalid", "%d is not from 1 to 20 (0: as each flow says)", c.IVR.MaxInvalid)
-	}
-	if c.IVR.ScriptsDir == "" {
-		add("ivr.scripts_dir", "is empty: name the directory of the IVR flow files")
-	}
+	c.validateIVR(add)
 
 	queues := map[string]bool{}
 	for _, q := range c.Queues {

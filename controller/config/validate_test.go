@@ -39,6 +39,14 @@ func TestValidate(t *testing.T) {
 			`hotline.yaml:3: ivr.max_invalid: -1 is not from 1 to 20 (0: as each flow says)`,
 			`hotline.yaml:4: ivr.scripts_dir: is empty: name the directory of the IVR flow files`,
 		}},
+		{"ivr http endpoints", "ivr:\n  http_endpoints:\n    broadband_status: broadband-status.internal:8080\n    Billing: https://b.example\n" +
+			"    crm: https://u:p@crm.example/api\n    lines: https://l.example/api?key=1\n    empty: ''\n    ok: https://ok.example/api/\n" + minimal, []string{
+			`hotline.yaml:4: ivr.http_endpoints.Billing: "Billing" is not an endpoint name (a-z, 0-9 and '_', starting with a letter; at most 64)`,
+			`hotline.yaml:3: ivr.http_endpoints.broadband_status: "broadband-status.internal:8080" is not an http:// or https:// URL`,
+			`hotline.yaml:5: ivr.http_endpoints.crm: must not carry credentials`,
+			`hotline.yaml:7: ivr.http_endpoints.empty: is empty: give the base URL of the service (e.g. https://lines.example.com/api)`,
+			`hotline.yaml:6: ivr.http_endpoints.lines: "https://l.example/api?key=1" has a query or fragment: give the base URL only (flows add the path and parameters)`,
+		}},
 		{"service flow", "database: {url: postgres://h/db}\nqueues: [{id: q}]\nservices:\n  - number: \"10000\"\n    queue: q\n    flow: Main Menu\n    survey: ../x\n", []string{
 			`hotline.yaml:6: services[0].flow: "Main Menu" is not a flow name (a file NAME.yaml in ivr.scripts_dir: lower-case letters, digits, _ -), or "none"`,
 			`hotline.yaml:7: services[0].survey: "../x" is not a flow name (lower-case letters, digits, _ -)`,

@@ -16,8 +16,9 @@ import (
 //	lookups:                            # named SQL queries
 //	  current_bill: {found: true, values: {cents: 12345}}
 //	  bill_history: {error: timeout}    # the lookup fails: on_error
-//	http:                               # HTTP lookups, by URL
+//	http:                               # HTTP lookups, by URL, or by endpoint name and path
 //	  https://bb.example/status: {status: 200, body: '{"state": "up"}'}
+//	  broadband_status/v1/line: {status: 404}
 //	notices:
 //	  - {id: 1, kind: emergency, prompt: "sound:hotline/storm", text: Storm}
 //

@@ -46,6 +46,9 @@ func TestValidateGolden(t *testing.T) {
 		t.Fatalf("no invalid flows: %v", err)
 	}
 	opts := testOptions(t)
+	// The installation's HTTP endpoints, as `hotline ivr validate` knows
+	// them from its configuration file.
+	opts.Endpoints = &Endpoints{Names: []string{"broadband_status", "billing"}, Source: "hotline.yaml"}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			_, err := LoadFile(f, opts)

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+	"testing/fstest"
 )
 
 // Options are what a flow is checked against.
@@ -18,14 +20,40 @@ type Options struct {
 	Prompts *Prompts
 	// Queries are the named SQL queries lookup nodes may run.
 	Queries *Queries
+	// Endpoints are the installation's named HTTP endpoints; nil: the
+	// endpoint names of http lookups are not checked (a name that is not
+	// configured fails when the lookup runs, taking its on_error branch).
+	Endpoints *Endpoints
+}
+
+// Endpoints are the names of the HTTP endpoints an installation
+// configures (hotline's ivr.http_endpoints), which http lookups name with
+// endpoint:.
+type Endpoints struct {
+	// Names are the configured endpoint names.
+	Names []string
+	// Source is the configuration file they come from, for problems;
+	// may be "".
+	Source string
+}
+
+func (e *Endpoints) has(name string) bool { return e != nil && slices.Contains(e.Names, name) }
+
+func (e *Endpoints) from() string {
+	if e.Source == "" {
+		return ""
+	}
+	return " of " + e.Source
 }
 
 // Program is a flow compiled with every sub-flow it references. It is
 // immutable: any number of calls may run it at once.
 type Program struct {
-	Main  *Flow
-	flows []*Flow // main first, then sub-flows in the order referenced
-	files []string
+	Main    *Flow
+	flows   []*Flow // main first, then sub-flows in the order referenced
+	files   []string
+	sources map[string][]byte // file → the source compiled
+	opts    Options
 }
 
 // Flows lists the program's flows, the main one first, then sub-flows in
@@ -38,6 +66,84 @@ func (p *Program) Flows() []*Flow {
 // the file system given to Load), the main one first: what a deploy must
 // bundle.
 func (p *Program) Files() []string { return append([]string(nil), p.files...) }
+
+// The bundle keys of the prompt list and the named queries a deployed flow
+// was checked against (see Program.Bundle and LoadBundle).
+const (
+	PromptsFile = "prompts.txt"
+	QueriesFile = "queries.yaml"
+)
+
+// Bundle is what a deploy stores: every flow file of the program (Files)
+// with the source it was compiled from, and the prompt list and named
+// queries it was checked against, as PromptsFile and QueriesFile (each
+// only when the program was checked against one).
+func (p *Program) Bundle() map[string][]byte {
+	out := make(map[string][]byte, len(p.sources)+2)
+	for name, src := range p.sources {
+		out[name] = append([]byte(nil), src...)
+	}
+	if p.opts.Prompts != nil {
+		out[PromptsFile] = p.opts.Prompts.Source()
+	}
+	if p.opts.Queries != nil {
+		out[QueriesFile] = p.opts.Queries.Source()
+	}
+	return out
+}
+
+// HTTPEndpoints lists the endpoint names the program's http lookups use,
+// sorted, each once.
+func (p *Program) HTTPEndpoints() []string {
+	var out []string
+	for _, f := range p.flows {
+		for _, n := range f.Nodes {
+			if n.HTTP != nil && n.HTTP.Endpoint != "" && !slices.Contains(out, n.HTTP.Endpoint) {
+				out = append(out, n.HTTP.Endpoint)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// BundleOptions returns the options a deployed bundle is compiled with:
+// its own PromptsFile and QueriesFile where it has them, fallback's
+// where it does not (a bundle deployed before bundles carried them), and
+// fallback's Endpoints.
+func BundleOptions(files map[string][]byte, fallback Options) (Options, error) {
+	o := fallback
+	var errs Problems
+	if src, ok := files[PromptsFile]; ok {
+		p, err := ParsePrompts(PromptsFile, src)
+		if err != nil {
+			addProblems(&errs, PromptsFile, err)
+		}
+		o.Prompts = p
+	}
+	if src, ok := files[QueriesFile]; ok {
+		q, err := ParseQueries(QueriesFile, src)
+		if err != nil {
+			addProblems(&errs, QueriesFile, err)
+		}
+		o.Queries = q
+	}
+	return o, errs.err()
+}
+
+// LoadBundle compiles a deployed bundle (file name → source, as
+// Program.Bundle gives it) from its entry file, with BundleOptions.
+func LoadBundle(files map[string][]byte, entry string, fallback Options) (*Program, error) {
+	opts, err := BundleOptions(files, fallback)
+	if err != nil {
+		return nil, err
+	}
+	fsys := fstest.MapFS{}
+	for name, data := range files {
+		fsys[name] = &fstest.MapFile{Data: data, Mode: 0o444}
+	}
+	return Load(fsys, entry, opts)
+}
 
 // FlowName is a flow's name: its file name without .yaml or .yml.
 func FlowName(file string) string {
@@ -54,7 +160,7 @@ func FlowName(file string) string {
 // references (NAME.yaml or NAME.yml in the same directory), and compiles
 // them. The error is Problems naming file:line:col for everything wrong.
 func Load(fsys fs.FS, name string, opts Options) (*Program, error) {
-	l := &loader{fsys: fsys, opts: opts, flows: map[string]*Flow{}, state: map[string]int{}}
+	l := &loader{fsys: fsys, opts: opts, flows: map[string]*Flow{}, state: map[string]int{}, sources: map[string][]byte{}}
 	main := l.load(name, nil)
 	if err := l.probs.err(); err != nil {
 		return nil, err
@@ -62,7 +168,7 @@ func Load(fsys fs.FS, name string, opts Options) (*Program, error) {
 	if main == nil {
 		return nil, errors.New("flow: nothing loaded")
 	}
-	return &Program{Main: main, flows: l.order, files: l.files}, nil
+	return &Program{Main: main, flows: l.order, files: l.files, sources: l.sources, opts: opts}, nil
 }
 
 // LoadFile loads a flow file from the operating system's file system.
@@ -89,6 +195,8 @@ type loader struct {
 	order []*Flow
 	state map[string]int // 1 loading, 2 done
 	files []string
+	// sources are the files read, as read
+	sources map[string][]byte
 }
 
 // display is how a file is named in problems.
@@ -131,6 +239,7 @@ func (l *loader) load(name string, from *Node) *Flow {
 	}
 	l.state[name] = 1
 	l.files = append(l.files, name)
+	l.sources[name] = src
 	f, p := parseFlow(disp, FlowName(name), src, l.opts, &l.probs)
 	if f == nil {
 		l.state[name] = 2

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,11 +18,18 @@ import (
 // arguments, or an HTTP GET.
 type LookupRequest struct {
 	// Name is the query's name, or for an HTTP lookup the URL without
-	// its query string (the key fixtures use).
+	// its query string, or the endpoint's name followed by the path
+	// ("broadband_status/v1/line"): the key fixtures use.
 	Name  string
 	Query *Query // SQL lookups
 	Args  []any  // SQL arguments in $1.. order; Secret values stay wrapped
-	URL   string // HTTP lookups: the full URL, parameters encoded
+	// URL is, for an HTTP lookup with url:, the full URL with the
+	// parameters encoded; for one with endpoint:, the path with the
+	// parameters encoded, to follow the endpoint's base URL.
+	URL string
+	// Endpoint is the named endpoint (hotline's ivr.http_endpoints) of an
+	// HTTP lookup with endpoint:; "" otherwise.
+	Endpoint string
 	// Fields are the result fields the flow uses, with their types.
 	Fields []Column
 }
@@ -48,6 +56,10 @@ const MaxHTTPBody = 64 << 10
 type DBLookups struct {
 	DB   *sql.DB
 	HTTP *http.Client // nil: http.DefaultClient
+	// Endpoints are the installation's named HTTP endpoints (hotline's
+	// ivr.http_endpoints): name → base URL. A lookup naming one that is
+	// not here fails.
+	Endpoints map[string]string
 }
 
 // Lookup implements Lookups.
@@ -55,10 +67,21 @@ func (l *DBLookups) Lookup(ctx context.Context, req LookupRequest) (Row, error) 
 	if req.Query != nil {
 		return l.query(ctx, req)
 	}
-	if req.URL != "" {
+	if req.URL != "" || req.Endpoint != "" {
 		return l.get(ctx, req)
 	}
 	return Row{}, errors.New("lookup: neither a query nor a URL")
+}
+
+// EndpointURL joins an endpoint's base URL and a lookup's path (with its
+// encoded parameters): "https://bb.example/api" (or ".../api/") and
+// "/v1/line?number=1" give "https://bb.example/api/v1/line?number=1". With
+// no path the base URL is used as it is.
+func EndpointURL(base, path string) string {
+	if strings.HasPrefix(path, "/") {
+		return strings.TrimRight(base, "/") + path
+	}
+	return base + path
 }
 
 func (l *DBLookups) query(ctx context.Context, req LookupRequest) (Row, error) {
@@ -192,7 +215,15 @@ func convert(v any, t VarType) (any, error) {
 }
 
 func (l *DBLookups) get(ctx context.Context, req LookupRequest) (Row, error) {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
+	target := req.URL
+	if req.Endpoint != "" {
+		base, ok := l.Endpoints[req.Endpoint]
+		if !ok {
+			return Row{}, fmt.Errorf("lookup %s: HTTP endpoint %q is not configured (ivr.http_endpoints)", req.Name, req.Endpoint)
+		}
+		target = EndpointURL(base, req.URL)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return Row{}, fmt.Errorf("lookup %s: %w", req.Name, err)
 	}

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -189,4 +190,92 @@ nodes:
 			t.Errorf("timeout not applied: took %s", time.Since(start))
 		}
 	}
+}
+
+// warnLog records the warnings a run logs.
+type warnLog struct{ msgs []string }
+
+func (w *warnLog) Warn(msg string, args ...any) {
+	w.msgs = append(w.msgs, fmt.Sprint(append([]any{msg}, args...)...))
+}
+
+// An http lookup naming an endpoint GETs the endpoint's base URL (as the
+// installation configures it) joined with the path and the parameters;
+// an endpoint the installation does not configure takes the on_error
+// branch, is logged, and the call goes on.
+func TestHTTPEndpointLookups(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.RequestURI())
+		if r.URL.Path != "/api/v1/line" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(`{"state": "up"}`))
+	}))
+	defer srv.Close()
+	p := compile(t, `
+nodes:
+  bb:
+    type: lookup
+    http: {endpoint: broadband_status, path: /v1/line, params: {number: caller}}
+    fields: {state: string}
+    next: known
+    on_error: fallback
+  known:
+    type: condition
+    when:
+      - if: bb.found && bb.state == "up"
+        next: up
+    else: unknown
+  up: {type: hangup}
+  unknown: {type: hangup, outcome: released}
+  fallback: {type: queue, service: broadband}
+`)
+	if eps := p.HTTPEndpoints(); len(eps) != 1 || eps[0] != "broadband_status" {
+		t.Errorf("HTTPEndpoints() = %v, want [broadband_status]", eps)
+	}
+	for _, base := range []string{srv.URL + "/api", srv.URL + "/api/"} {
+		got = nil
+		s := NewFakeSession(nil, time.Unix(0, 0))
+		lk := &DBLookups{Endpoints: map[string]string{"broadband_status": base}}
+		res, err := p.Run(context.Background(), s, Call{Caller: "13800000001"}, Env{Lookups: lk, Log: &warnLog{}})
+		if err != nil || res.Node != "up" {
+			t.Errorf("base %s: ended at %s (%v), want up; trail %v", base, res.Node, err, s.Steps())
+		}
+		if len(got) != 1 || got[0] != "/api/v1/line?number=13800000001" {
+			t.Errorf("base %s: requests %v, want /api/v1/line?number=13800000001", base, got)
+		}
+		if !hasStep(stepLines(s.Steps()), "bb lookup: broadband_status/v1/line: found") {
+			t.Errorf("base %s: trail %v", base, s.Steps())
+		}
+	}
+
+	// Not configured: on_error, a warning naming the endpoint, no request.
+	got = nil
+	for _, eps := range []map[string]string{nil, {"billing": srv.URL}} {
+		s := NewFakeSession(nil, time.Unix(0, 0))
+		log := &warnLog{}
+		res, err := p.Run(context.Background(), s, Call{Caller: "13800000001"}, Env{Lookups: &DBLookups{Endpoints: eps}, Log: log})
+		if err != nil || res.Node != "fallback" || res.Queue == nil || res.Queue.Service != "broadband" {
+			t.Errorf("endpoints %v: ended at %s (%v), queue %+v; want the on_error branch", eps, res.Node, err, res.Queue)
+		}
+		if !hasStep(stepLines(s.Steps()), "bb lookup: broadband_status/v1/line: failed") {
+			t.Errorf("endpoints %v: trail %v", eps, s.Steps())
+		}
+		if len(log.msgs) != 1 || !strings.Contains(log.msgs[0], `HTTP endpoint "broadband_status" is not configured (ivr.http_endpoints)`) {
+			t.Errorf("endpoints %v: logged %q, want the endpoint named", eps, log.msgs)
+		}
+	}
+	if len(got) != 0 {
+		t.Errorf("requests without a configured endpoint: %v", got)
+	}
+}
+
+func stepLines(steps []Step) []string {
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = s.String()
+	}
+	return out
 }

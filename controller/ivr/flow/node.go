@@ -104,11 +104,24 @@ type Arg struct {
 	Value *Expr
 }
 
-// HTTPSpec is an HTTP GET lookup: URL plus query parameters (URL-encoded
-// values of expressions) and the JSON fields the flow uses.
+// HTTPSpec is an HTTP GET lookup: a full URL, or a named endpoint of the
+// installation (hotline's ivr.http_endpoints) and a path under its base
+// URL; plus query parameters (URL-encoded values of expressions).
 type HTTPSpec struct {
-	URL    string
-	Params []Arg
+	URL      string // url: an absolute http(s) URL; "" with Endpoint
+	Endpoint string // endpoint: the endpoint's name; "" with URL
+	Path     string // path: under the endpoint's base URL ("" or starting with '/')
+	Params   []Arg
+}
+
+// Name is how the lookup is named in the trail, the logs and fixtures:
+// the URL, or the endpoint's name followed by the path
+// ("broadband_status/v1/line").
+func (h *HTTPSpec) Name() string {
+	if h.Endpoint != "" {
+		return h.Endpoint + h.Path
+	}
+	return h.URL
 }
 
 // Node is one compiled step of a flow. Fields are set by kind.

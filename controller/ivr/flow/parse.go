@@ -715,17 +715,38 @@ func (p *flowParser) parseLookup(n *Node, v *yaml.Node, get func(string) *yaml.N
 		if get("args") != nil {
 			p.errf(get("args"), "%s: args: is for queries; give http.params", what)
 		}
-		hasURL := false
-		for _, f := range p.r.mapping(h, what+" http", "url", "params") {
+		var urlN, endpointN, pathN *yaml.Node
+		for _, f := range p.r.mapping(h, what+" http", "url", "endpoint", "path", "params") {
 			switch f.Key {
 			case "url":
-				hasURL = true
+				urlN = f.Value
 				if s, ok := p.r.str(f.Value, what+" http.url"); ok {
 					u, err := url.Parse(s)
 					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 						p.errf(f.Value, "%s http.url: %q is not an absolute http(s) URL without query, fragment or user (give parameters in http.params)", what, s)
 					} else {
 						n.HTTP.URL = s
+					}
+				}
+			case "endpoint":
+				endpointN = f.Value
+				if s, ok := p.r.str(f.Value, what+" http.endpoint"); ok {
+					switch {
+					case !identRE.MatchString(s):
+						p.errf(f.Value, "%s http.endpoint: %q is not an endpoint name (a-z, 0-9 and '_', starting with a letter, as in ivr.http_endpoints)", what, s)
+					case p.opts.Endpoints != nil && !p.opts.Endpoints.has(s):
+						p.errf(f.Value, "%s http.endpoint: %q is not configured in ivr.http_endpoints%s (configured: %s)", what, s, p.opts.Endpoints.from(), endpointList(p.opts.Endpoints.Names))
+					default:
+						n.HTTP.Endpoint = s
+					}
+				}
+			case "path":
+				pathN = f.Value
+				if s, ok := p.r.str(f.Value, what+" http.path"); ok {
+					if !validHTTPPath(s) {
+						p.errf(f.Value, "%s http.path: %q is not a path under the endpoint: start it with '/', without query, fragment, '.' or '..' (parameters go in http.params)", what, s)
+					} else {
+						n.HTTP.Path = s
 					}
 				}
 			case "params":
@@ -739,8 +760,14 @@ func (p *flowParser) parseLookup(n *Node, v *yaml.Node, get func(string) *yaml.N
 				}
 			}
 		}
-		if !hasURL && h.Kind == yaml.MappingNode {
-			p.errf(h, "%s http has no url:", what)
+		switch {
+		case h.Kind != yaml.MappingNode:
+		case urlN == nil && endpointN == nil:
+			p.errf(h, "%s http has neither url: nor endpoint: (give endpoint: NAME, one of the installation's ivr.http_endpoints, or a full url:)", what)
+		case urlN != nil && endpointN != nil:
+			p.errf(endpointN, "%s http has both url: and endpoint:; give one", what)
+		case urlN != nil && pathN != nil:
+			p.errf(pathN, "%s http.path goes with endpoint:; with url: write the whole URL", what)
 		}
 		if fl := get("fields"); fl != nil {
 			for _, f := range p.r.mapping(fl, what+" fields") {
@@ -882,6 +909,36 @@ func (p *flowParser) parseTransfer(n *Node, v *yaml.Node, get func(string) *yaml
 	if !n.OnError.Set() {
 		n.OnError = Target{Name: TargetAgent, node: -1}
 	}
+}
+
+// validHTTPPath reports whether s can follow an endpoint's base URL: ""
+// or an absolute path without query, fragment, "." or ".." segments.
+func validHTTPPath(s string) bool {
+	if s == "" {
+		return true
+	}
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "?#\\ ") {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return false
+	}
+	for _, p := range []string{s, u.Path} { // as written and decoded (%2e%2e)
+		for _, seg := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+			if seg == "." || seg == ".." {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func endpointList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(slices.Values(names)), ", ")
 }
 
 // buildEnv makes the typed environment expressions compile against.

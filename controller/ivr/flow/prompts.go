@@ -13,6 +13,7 @@ import (
 // Mandarin voice). A prompt NAME plays as "sound:hotline/NAME".
 type Prompts struct {
 	file  string
+	src   []byte
 	names map[string]string // name → language
 }
 
@@ -24,7 +25,7 @@ var promptNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 // ParsePrompts reads a prompts.txt. file names it in problems.
 func ParsePrompts(file string, src []byte) (*Prompts, error) {
 	var probs Problems
-	p := &Prompts{file: file, names: map[string]string{}}
+	p := &Prompts{file: file, src: append([]byte(nil), src...), names: map[string]string{}}
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	sc.Buffer(make([]byte, 0, 4096), MaxSourceBytes)
 	line := 0
@@ -83,4 +84,13 @@ func (p *Prompts) File() string {
 		return ""
 	}
 	return p.file
+}
+
+// Source is the text the prompts were parsed from: what a deploy stores
+// as the bundle's prompts.txt.
+func (p *Prompts) Source() []byte {
+	if p == nil {
+		return nil
+	}
+	return append([]byte(nil), p.src...)
 }

@@ -37,6 +37,7 @@ type Column struct {
 
 // Queries is the set of named queries.
 type Queries struct {
+	src    []byte
 	byName map[string]*Query
 }
 
@@ -61,6 +62,15 @@ func (q *Queries) Names() []string {
 	return out
 }
 
+// Source is the text the queries were parsed from: what a deploy stores
+// as the bundle's queries.yaml.
+func (q *Queries) Source() []byte {
+	if q == nil {
+		return nil
+	}
+	return append([]byte(nil), q.src...)
+}
+
 var (
 	identRE       = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	placeholderRE = regexp.MustCompile(`\$([0-9]+)`)
@@ -70,7 +80,7 @@ var (
 func ParseQueries(file string, src []byte) (*Queries, error) {
 	var probs Problems
 	r := &reader{file: file, probs: &probs}
-	qs := &Queries{byName: map[string]*Query{}}
+	qs := &Queries{src: append([]byte(nil), src...), byName: map[string]*Query{}}
 	root := r.parseDoc(src)
 	for _, f := range r.mapping(root, "queries") {
 		if !identRE.MatchString(f.Key) {

@@ -883,7 +883,7 @@ func (r *runner) execLookup(ctx context.Context, n *Node, name string) (step, er
 			req.Args[i] = v
 		}
 	} else {
-		req.Name = n.HTTP.URL
+		req.Name = n.HTTP.Name()
 		q := url.Values{}
 		for _, a := range n.HTTP.Params {
 			v, err := r.eval(a.Value, name)
@@ -892,7 +892,10 @@ func (r *runner) execLookup(ctx context.Context, n *Node, name string) (step, er
 			}
 			q.Set(a.Name, formatValue(v))
 		}
-		req.URL = n.HTTP.URL
+		req.URL, req.Endpoint = n.HTTP.URL, n.HTTP.Endpoint
+		if req.Endpoint != "" {
+			req.URL = n.HTTP.Path
+		}
 		if len(q) > 0 {
 			req.URL += "?" + q.Encode()
 		}

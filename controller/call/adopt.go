@@ -2,7 +2,7 @@ package call
 
 import (
 	"context"
-	"strings"
+	"regexp"
 	"time"
 
 	"github.com/hotline-cc/hotline/controller/acd"
@@ -80,6 +80,20 @@ func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
 			answered := ct.AnsweredAt.Time
 			c.log.Info("adopted bridged call", "agent", agent)
 			m.spawn(ctx, c, func(ctx context.Context) { c.bridged(ctx, agent, leg, answered, true, rec) })
+		case store.ContactTransferred:
+			leg := pbx.ChannelID(ct.AgentChannelID.String)
+			if _, up := snap.Channel(leg); !up {
+				c.log.Info("adopted transfer lost its outside number while hotline was down; releasing")
+				m.spawn(ctx, c, func(ctx context.Context) {
+					c.m.hangup(ctx, c.channel)
+					c.finish(ctx, store.DispTransferred, "transfer")
+				})
+				continue
+			}
+			c.setAgentLeg(leg)
+			bridge := pbx.BridgeID(ct.BridgeID.String)
+			c.log.Info("adopted transferred call", "leg", leg)
+			m.spawn(ctx, c, func(ctx context.Context) { c.transferred(ctx, leg, bridge) })
 		case store.ContactQueued, store.ContactOffered:
 			if ct.State == store.ContactOffered && ct.AgentChannelID.Valid {
 				// The offer died with the old process: stop the ringing.
@@ -97,19 +111,23 @@ func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
 				m.unregisterCall(c)
 			}
 		default: // in the IVR: start the menu again
+			if ct.AgentChannelID.Valid {
+				// A transfer was ringing an outside number: stop it.
+				m.hangup(ctx, pbx.ChannelID(ct.AgentChannelID.String))
+			}
 			c.log.Info("adopted call in the IVR; restarting its menu")
 			c.Trail("restart", "resumed", "menu restarted after a controller restart")
 			m.spawn(ctx, c, func(ctx context.Context) { c.runIVR(ctx) })
 		}
 	}
 	// Channels in hotline's hands that Postgres never heard of: an agent
-	// leg of a dead offer is hung up; a caller whose start was lost is
+	// or transfer leg of a dead call is hung up; a caller whose start was lost is
 	// taken as a new call.
 	for _, ch := range snap.Channels {
 		if !ch.InApp || owned[ch.ID] {
 			continue
 		}
-		if strings.Contains(string(ch.ID), "-a") {
+		if legID.MatchString(string(ch.ID)) {
 			m.hangup(ctx, ch.ID)
 			continue
 		}
@@ -118,11 +136,16 @@ func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
 	m.log.Info("adoption done", "live_contacts", len(live), "adopted", adopted, "switch_channels", len(snap.Channels))
 }
 
+// legID matches the channels hotline originates for a call: agent legs
+// (-aN) and transfer legs (-tN).
+var legID = regexp.MustCompile(`-[at][0-9]+$`)
+
 // closeStale ends a contact whose call the switch no longer carries.
 func (m *Manager) closeStale(ctx context.Context, ct store.Contact) {
 	disp := map[string]string{
 		store.ContactIVR: store.DispAbandonedIVR, store.ContactQueued: store.DispAbandonedQueue,
 		store.ContactOffered: store.DispAbandonedRinging, store.ContactBridged: store.DispAnswered,
+		store.ContactTransferred: store.DispTransferred,
 	}[ct.State]
 	if disp == "" {
 		disp = store.DispFailed

@@ -160,7 +160,14 @@ func (c *Call) runIVR(ctx context.Context) {
 		c.hangupAndFinish(ctx, store.DispReleasedNoInput, "system")
 	case ivr.Released:
 		c.hangupAndFinish(ctx, store.DispReleased, "system")
-	case ivr.ToAgent, ivr.Transferred:
+	case ivr.Transferred:
+		if res.Transfer != nil && res.Transfer.Number != "" {
+			c.transfer(ctx, res.Transfer.Number)
+			return
+		}
+		c.setTarget(res)
+		c.queue(ctx)
+	case ivr.ToAgent:
 		c.setTarget(res)
 		c.queue(ctx)
 	default:
@@ -170,9 +177,9 @@ func (c *Call) runIVR(ctx context.Context) {
 
 // setTarget applies where a flow sends the caller: the queue of the
 // service it names (its own when none), the skills it needs and the
-// priority it asks for (the higher of it and the customer record's). A transfer to another service number goes to
-// that service's queue; a transfer to an outside number is not placed by
-// hotline: the caller goes to the own queue and the trail says so.
+// priority it asks for (the higher of it and the customer record's). A
+// transfer to another service number goes to that service's queue (a
+// transfer to an outside number is placed by transfer).
 func (c *Call) setTarget(res flow.Result) {
 	service := ""
 	switch {
@@ -187,9 +194,6 @@ func (c *Call) setTarget(res flow.Result) {
 		c.priority = max(c.priority, res.Queue.Priority)
 	case res.Transfer != nil && res.Transfer.Service != "":
 		service = res.Transfer.Service
-	case res.Transfer != nil:
-		c.log.Warn("transfer to an outside number is not placed; the caller goes to an agent", "number", res.Transfer.Number)
-		c.Trail("ivr", "transfer", "to "+res.Transfer.Number+" not placed: to an agent instead")
 	}
 	if service != "" {
 		if s, ok := c.m.cfg.Services[service]; ok {

@@ -146,6 +146,12 @@ func callbackEndpoint(tmpl, number string) (string, error) {
 	if tmpl == "" {
 		return "", errors.New("the queue has no callback.dial")
 	}
+	return dialEndpoint(tmpl, number)
+}
+
+// dialEndpoint puts a number (digits, optionally a leading +) into a
+// dial template; the result must be an endpoint the switch may be given.
+func dialEndpoint(tmpl, number string) (string, error) {
 	if !acd.ValidCallbackNumber(number) {
 		return "", fmt.Errorf("number %q is not 1-20 digits with an optional leading +", number)
 	}

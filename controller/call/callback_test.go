@@ -12,6 +12,7 @@ func TestCallbackEndpoint(t *testing.T) {
 		{"PJSIP/{number}@pstn", "13800000000", "PJSIP/13800000000@pstn"},
 		{"PJSIP/00{number}@pstn", "+8613800000000", "PJSIP/00+8613800000000@pstn"},
 		{"sofia/external/{number}@carrier.example", "10086", "sofia/external/10086@carrier.example"},
+		{"PJSIP/{number}@pstn", "+8613800000000", "PJSIP/+8613800000000@pstn"}, // E.164
 	}
 	for _, g := range good {
 		if got, err := callbackEndpoint(g.tmpl, g.number); err != nil || got != g.want {
@@ -24,7 +25,6 @@ func TestCallbackEndpoint(t *testing.T) {
 		{"PJSIP/{number}@pstn", "1;x=y"},                 // header injection
 		{"PJSIP/{number}@pstn", ""},                      // empty
 		{"PJSIP/{number}@pstn", "123456789012345678901"}, // too long
-		{"PJSIP/{number}@pstn", "+8613800000000"},        // a leading + where the switch wants a letter or digit
 	}
 	for _, b := range bad {
 		if got, err := callbackEndpoint(b.tmpl, b.number); err == nil {
@@ -39,5 +39,24 @@ func TestDialOutcome(t *testing.T) {
 		if got := dialOutcome(cause); got != want {
 			t.Errorf("cause %d: %s, want %s", cause, got, want)
 		}
+	}
+}
+
+func TestTransferEndpoint(t *testing.T) {
+	tr := TransferSettings{Dial: "PJSIP/{number}@pstn", Allow: []string{"955", "+8610"}}
+	for _, tt := range []struct{ number, want, err string }{
+		{"95598", "PJSIP/95598@pstn", ""},
+		{"+861012345678", "PJSIP/+861012345678@pstn", ""},
+		{"12345", "", "12345 matches no prefix in transfer.allow"},
+		{"8610", "", "8610 matches no prefix in transfer.allow"},
+		{"955;x", "", `number "955;x" is not 1-20 digits with an optional leading +`},
+	} {
+		got, err := tr.endpoint(tt.number)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
+			t.Errorf("endpoint(%q) = %q, %v; want %q, %q", tt.number, got, err, tt.want, tt.err)
+		}
+	}
+	if _, err := (TransferSettings{}).endpoint("95598"); err == nil || err.Error() != "no transfer.dial is configured" {
+		t.Errorf("no dial: %v", err)
 	}
 }

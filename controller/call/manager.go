@@ -46,6 +46,8 @@ type Config struct {
 	ReconcileEvery time.Duration
 	// Queues holds per-queue announcement and callback settings.
 	Queues map[acd.QueueID]QueueSettings
+	// Transfer places flows' transfers to outside numbers.
+	Transfer TransferSettings
 }
 
 // Manager routes switch events to calls and starts a call for each new
@@ -138,10 +140,11 @@ func (m *Manager) handle(ctx context.Context, ev pbx.Event) {
 			c.mb.put(msg{ev: ev})
 			return
 		}
-		if len(ev.Args) > 0 && (ev.Args[0] == "agent" || ev.Args[0] == callbackArg) {
+		if len(ev.Args) > 0 && (ev.Args[0] == "agent" || ev.Args[0] == callbackArg || ev.Args[0] == transferArg) {
 			// An agent leg whose call is gone (it hung up while the agent
-			// answered), or a callback's customer answering a dial that
-			// was given up: release it.
+			// answered), a callback's customer answering a dial that was
+			// given up, or an outside number answering a transfer whose
+			// caller left: release it.
 			m.log.Info("originated leg without a call, hanging up", "channel", ev.Channel, "kind", ev.Args[0])
 			m.hangup(ctx, ev.Channel)
 			return

@@ -21,6 +21,7 @@ type Config struct {
 	API        API        `yaml:"api"`
 	Recording  Recording  `yaml:"recording"`
 	IVR        IVR        `yaml:"ivr"`
+	Transfer   Transfer   `yaml:"transfer"`
 	Queues     []Queue    `yaml:"queues"`
 	Services   []Service  `yaml:"services"`
 	Agents     []Agent    `yaml:"agents"`

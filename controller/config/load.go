@@ -59,6 +59,7 @@ const (
 	DefaultCallbackAttempts   = 3
 	DefaultCallbackInterval   = 5 * time.Minute
 	DefaultCallbackDial       = 2 * time.Minute
+	DefaultTransferRing       = 30 * time.Second
 	// Weighted-skill-idle defaults.
 	DefaultSkillWeight = 1.0
 	DefaultIdleWeight  = 1.0
@@ -104,6 +105,9 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 
 	idx := newIndex(data)
 	cfg.lines = idx.lines
+	if !idx.has("transfer.ring_timeout") {
+		cfg.Transfer.RingTimeout = DefaultTransferRing
+	}
 	for i := range cfg.Queues {
 		q := &cfg.Queues[i]
 		p := "queues[" + strconv.Itoa(i) + "]"

@@ -275,6 +275,23 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if tr := c.Transfer; tr.Dial != "" || len(tr.Allow) > 0 {
+		if tr.Dial == "" {
+			add("transfer.dial", "is needed with transfer.allow (the endpoint a transfer's number is dialled at)")
+		} else if msg := checkDial(tr.Dial, fs); msg != "" {
+			add("transfer.dial", "%q %s", tr.Dial, msg)
+		}
+		if tr.Dial != "" && len(tr.Allow) == 0 {
+			add("transfer.allow", "is needed with transfer.dial: the number prefixes flows may transfer to (a flow may dial what a caller keyed)")
+		}
+		for k, pre := range tr.Allow {
+			if !reTransferPrefix.MatchString(pre) {
+				add("transfer.allow["+strconv.Itoa(k)+"]", "%q is not a number prefix (1-20 digits, optionally a leading +)", pre)
+			}
+		}
+	}
+	timer(add, "transfer.ring_timeout", c.Transfer.RingTimeout, true)
+
 	numbers := map[string]bool{}
 	for i, s := range c.Services {
 		p := "services[" + strconv.Itoa(i) + "]"
@@ -335,6 +352,9 @@ func (c *Config) Validate() error {
 	}
 	return ps.err()
 }
+
+// reTransferPrefix is a number prefix transfer.allow may hold.
+var reTransferPrefix = regexp.MustCompile(`^\+?[0-9]{1,20}$`)
 
 // minAnnounceEvery is the shortest announce_every: an announcement
 // takes a few seconds to say.

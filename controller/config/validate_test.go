@@ -191,6 +191,22 @@ queues:
 			`hotline.yaml:10: queues[2].callback.dial: "PJSIP/{number}@pstn;transport=tcp" is not of the form PJSIP/{number}@trunk or PJSIP/{number} (letters, digits, _ . + - only)`,
 			`hotline.yaml:12: queues[3].callback.dial: "Local/{number}@outbound" is not of the form PJSIP/{number}@trunk or PJSIP/{number}`,
 		}},
+		{"transfer to outside numbers", `database: {url: postgres://h/db}
+transfer:
+  dial: "PJSIP/{number}@pstn"
+  allow: ["95", "+86-10", ""]
+  ring_timeout: -5s
+`, []string{
+			`hotline.yaml:4: transfer.allow[1]: "+86-10" is not a number prefix (1-20 digits, optionally a leading +)`,
+			`hotline.yaml:4: transfer.allow[2]: "" is not a number prefix (1-20 digits, optionally a leading +)`,
+			`hotline.yaml:5: transfer.ring_timeout: -5s must be positive`,
+		}},
+		{"transfer dial without allow", `database: {url: postgres://h/db}
+transfer: {dial: "PJSIP/pstn"}
+`, []string{
+			`hotline.yaml:2: transfer.dial: "PJSIP/pstn" must hold {number} once, where the customer's number goes`,
+			`hotline.yaml:2: transfer.allow: is needed with transfer.dial: the number prefixes flows may transfer to (a flow may dial what a caller keyed)`,
+		}},
 		{"missing endpoint located at the item", `database: {url: postgres://h/db}
 agents:
   - id: "1001"

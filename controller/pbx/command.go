@@ -115,7 +115,7 @@ type Hold struct{ Channel ChannelID }
 type Unhold struct{ Channel ChannelID }
 
 var (
-	endpointPattern = regexp.MustCompile(`^(PJSIP|SIP|sofia/[A-Za-z0-9_.-]+|user)/[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}(@[A-Za-z0-9_.-]{1,253})?$`)
+	endpointPattern = regexp.MustCompile(`^(PJSIP|SIP|sofia/[A-Za-z0-9_.-]+|user)/[A-Za-z0-9+][A-Za-z0-9_.+-]{0,63}(@[A-Za-z0-9_.-]{1,253})?$`)
 	mediaPattern    = regexp.MustCompile(`^(sound:[A-Za-z0-9][A-Za-z0-9_/-]{0,127}|digits:[0-9*#]{1,32}|number:-?[0-9]{1,15}|silence:[0-9]{1,2})$`)
 	callerPattern   = regexp.MustCompile(`^\+?[0-9*#]{0,32}$`)
 	namePattern     = regexp.MustCompile(`^[A-Za-z0-9 ._'-]{0,64}$`)

@@ -43,7 +43,10 @@ const (
 	ContactQueued  = "queued"
 	ContactOffered = "offered"
 	ContactBridged = "bridged"
-	ContactEnded   = "ended"
+	// ContactTransferred: the IVR transferred the caller to an outside
+	// number and hotline bridged the two (agent_channel_id is that leg).
+	ContactTransferred = "transferred"
+	ContactEnded       = "ended"
 )
 
 // Dispositions, how a call ended.
@@ -67,6 +70,9 @@ const (
 	// customer with an agent (no answer, busy, unreachable, or no agent
 	// answered first); the callback itself is retried by the ACD.
 	DispCallbackUnanswered = "callback_unanswered"
+	// DispTransferred: the IVR transferred the caller to an outside
+	// number, which answered.
+	DispTransferred = "transferred"
 )
 
 // ErrNotFound is returned when a row does not exist.
@@ -168,6 +174,19 @@ func (s *Store) MarkOffered(ctx context.Context, id int64, agent, agentChannel s
 func (s *Store) MarkAnswered(ctx context.Context, id int64, agent, agentChannel, bridge string, at time.Time) error {
 	return s.exec(ctx, `UPDATE contacts SET state = 'bridged', agent_id = $2, agent_channel_id = $3,
 		bridge_id = $4, answered_at = $5 WHERE id = $1`, id, agent, agentChannel, bridge, at)
+}
+
+// MarkTransferDialing records the leg dialling an outside number the
+// IVR transferred the caller to (so a restart finds and ends it).
+func (s *Store) MarkTransferDialing(ctx context.Context, id int64, leg string) error {
+	return s.exec(ctx, `UPDATE contacts SET agent_channel_id = $2 WHERE id = $1`, id, leg)
+}
+
+// MarkTransferred records that the outside number answered and the
+// caller is bridged to it.
+func (s *Store) MarkTransferred(ctx context.Context, id int64, leg, bridge string) error {
+	return s.exec(ctx, `UPDATE contacts SET state = 'transferred', agent_channel_id = $2, bridge_id = $3
+		WHERE id = $1`, id, leg, bridge)
 }
 
 // EndContact records how and when the call ended. It is idempotent: a

@@ -37,6 +37,7 @@ var renderCases = []struct {
 	{"Originate/minimal", pbx.Originate{ID: "leg-1", Endpoint: "PJSIP/agent1"}},
 	{"Originate/full", pbx.Originate{ID: "leg-2", Endpoint: "PJSIP/7007@10.0.0.5", CallerID: "+8610000", CallerName: "Hotline Q1", Timeout: 1500 * time.Millisecond, Args: []string{"agent", "a7"}}},
 	{"Originate/number-only", pbx.Originate{ID: "leg-3", Endpoint: "PJSIP/agent2", CallerID: "10000", Timeout: 30 * time.Second}},
+	{"Originate/e164", pbx.Originate{ID: "leg-4", Endpoint: "PJSIP/+8613800000000@pstn", Timeout: 30 * time.Second, Args: []string{"transfer", "c1"}}},
 	{"CreateBridge", pbx.CreateBridge{ID: "br-1"}},
 	{"AddToBridge/one", pbx.AddToBridge{Bridge: "br-1", Channels: []pbx.ChannelID{"c1"}}},
 	{"AddToBridge/two", pbx.AddToBridge{Bridge: "br-1", Channels: []pbx.ChannelID{"c1", "leg-2"}}},

@@ -80,7 +80,8 @@ type QueueConfig struct {
 	// Callback is the retry policy for callbacks of the queue.
 	Callback CallbackPolicy
 	// AHT is the handle time the queue's expected-wait estimate starts
-	// from (0: DefaultAHT); live calls refine it (Estimate).
+	// from (0: DefaultAHT; the configuration's queues[].initial_aht);
+	// live calls refine it (Estimate).
 	AHT time.Duration
 }
 
@@ -93,6 +94,10 @@ type AgentChange struct {
 	At        time.Time
 	IdleSince time.Time
 	ContactID int64
+	// The agent's today counters as of At (the store keeps them, with At,
+	// so that a restart the same day restores them: New).
+	CallsToday int
+	TalkToday  time.Duration
 }
 
 // Journal makes agent state changes durable. Record is called on the ACD
@@ -128,6 +133,8 @@ type ACD struct {
 	timers    timerHeap
 	timerSeq  uint64
 	ewts      map[QueueID]*EWT // per queue, fed by live events (estimate.go)
+	backlog   *Backlog         // the expected-wait estimate over every queue (estimate.go)
+	ahead     []Contender      // its scratch list of calls ahead
 }
 
 type queue struct {
@@ -135,7 +142,10 @@ type queue struct {
 }
 
 // New creates an ACD with its queues and agents (as restored from the
-// store: their states survive a restart).
+// store: their states survive a restart). An agent's today counters are
+// kept only when they were last updated today (Agent.CountersAt); an
+// agent restored on a call counts its talk time from the restored
+// state's Since (from midnight, for a call begun yesterday).
 func New(queues []QueueConfig, agents []Agent, journal Journal, log *slog.Logger) *ACD {
 	a := &ACD{
 		reqs:      make(chan func(), 256),
@@ -156,6 +166,9 @@ func New(queues []QueueConfig, agents []Agent, journal Journal, log *slog.Logger
 		q.Callback = q.Callback.withDefaults()
 		a.queues[q.ID] = &queue{cfg: q}
 	}
+	now := a.now()
+	a.day = dayOf(now)
+	var stale []AgentID
 	for i := range agents {
 		ag := agents[i]
 		if ag.Queues == nil {
@@ -163,27 +176,56 @@ func New(queues []QueueConfig, agents []Agent, journal Journal, log *slog.Logger
 		}
 		ag.Queues = maps.Clone(ag.Queues)
 		ag.Skills = maps.Clone(ag.Skills)
+		if !ag.CountersAt.IsZero() && dayOf(ag.CountersAt.In(now.Location())) != a.day && (ag.CallsToday != 0 || ag.TalkToday != 0) {
+			stale = append(stale, ag.ID)
+			ag.CallsToday, ag.TalkToday = 0, 0
+		}
+		if ag.State == OnCall || ag.State == OnHold {
+			ag.talkSince = ag.Since
+			if ag.talkSince.IsZero() || ag.talkSince.After(now) {
+				ag.talkSince = now
+			}
+			if midnight := startOfDay(now); ag.talkSince.Before(midnight) {
+				ag.talkSince = midnight
+			}
+		}
 		a.agents[ag.ID] = &ag
 		a.order = append(a.order, &ag)
 	}
 	slices.SortFunc(a.order, func(x, y *Agent) int { return strings.Compare(string(x.ID), string(y.ID)) })
 	a.pool = NewPool(a.order...)
+	if len(stale) > 0 {
+		slices.Sort(stale)
+		a.log.Info("agents' today counters from an earlier day not restored", "day", a.day, "agents", stale)
+	}
 	return a
+}
+
+// dayOf is t's date as the integer yyyymmdd, in t's location.
+func dayOf(t time.Time) int {
+	y, m, d := t.Date()
+	return y*10000 + int(m)*100 + d
+}
+
+// startOfDay is the midnight that starts t's date, in t's location.
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
 }
 
 // rollDay starts the agents' today counters afresh when the local date
 // changes: fewest-calls and least-talk-time compare today's work.
 func (a *ACD) rollDay() {
-	y, m, d := a.now().Date()
-	day := y*10000 + int(m)*100 + d
+	now := a.now()
+	day := dayOf(now)
 	if day == a.day {
 		return
 	}
 	if a.day != 0 {
 		for _, ag := range a.order {
-			ag.CallsToday, ag.TalkToday = 0, 0
+			ag.CallsToday, ag.TalkToday, ag.CountersAt = 0, 0, now
 			if ag.State == OnCall || ag.State == OnHold {
-				ag.talkSince = a.now() // a call across midnight counts from here
+				ag.talkSince = now // a call across midnight counts from here
 			}
 		}
 		a.log.Info("new day: agents' today counters reset", "day", day)
@@ -347,6 +389,7 @@ func (a *ACD) Answered(ctx context.Context, call CallID, agent AgentID) error {
 			}
 		}
 		ag.CallsToday++
+		ag.CountersAt = a.now()
 		return a.set(ag, OnCall, "", contact)
 	})
 }
@@ -405,6 +448,7 @@ func (a *ACD) Ended(ctx context.Context, call CallID, agent AgentID, contactID i
 			return nil // already moved on (forced state, restart)
 		}
 		ag.TalkToday += a.now().Sub(ag.talkSince)
+		ag.CountersAt = a.now()
 		a.handled(ag)
 		if err := a.set(ag, AfterCallWork, "", contactID); err != nil {
 			return err
@@ -681,7 +725,8 @@ func (a *ACD) set(ag *Agent, to State, reason string, contactID int64) error {
 	a.pool.Update(ag)
 	a.log.Info("agent state", "agent", ag.ID, "from", from, "to", to, "reason", reason, "contact", contactID)
 	if a.journal != nil {
-		a.journal.Record(AgentChange{Agent: ag.ID, From: from, To: to, Reason: reason, At: now, IdleSince: ag.IdleSince, ContactID: contactID})
+		a.journal.Record(AgentChange{Agent: ag.ID, From: from, To: to, Reason: reason, At: now, IdleSince: ag.IdleSince, ContactID: contactID,
+			CallsToday: ag.CallsToday, TalkToday: ag.TalkToday})
 	}
 	return nil
 }

@@ -272,3 +272,77 @@ func BenchmarkPickAllReady(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEstimate times one expected-wait estimate on the ACD goroutine
+// (Estimate without the channel) for the last caller in line, the most
+// work, once the ACD has seen the calls' requirements: pooled is 1,500 agents each serving 3 of 10 queues with 300 calls
+// waiting; skills is the routing benchmark's centre (10,000 agents, 200
+// skills, 1,000 calls each needing its own skills and levels).
+func BenchmarkEstimate(b *testing.B) {
+	build := func(agents []Agent, queues []QueueConfig, calls []Waiting) (*ACD, *Waiting) {
+		a := New(queues, agents, nil, slog.New(slog.DiscardHandler))
+		var last *Waiting
+		for i := range calls {
+			w := calls[i]
+			w.Offer = func(Offer) {}
+			a.insert(&w)
+			last = &w
+		}
+		return a, last
+	}
+	b.Run("pooled", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		var queues []QueueConfig
+		for q := range 10 {
+			queues = append(queues, QueueConfig{ID: QueueID(fmt.Sprint("q", q)), AHT: time.Duration(60+q*30) * time.Second})
+		}
+		var agents []Agent
+		for i := range 1500 {
+			ag := Agent{ID: AgentID(fmt.Sprintf("agent%04d", i)), State: OnCall, Queues: map[QueueID]bool{}}
+			for _, q := range rng.Perm(10)[:3] {
+				ag.Queues[QueueID(fmt.Sprint("q", q))] = true
+			}
+			agents = append(agents, ag)
+		}
+		var calls []Waiting
+		for i := range 300 {
+			calls = append(calls, Waiting{Call: CallID(fmt.Sprint("c", i)), Queue: QueueID(fmt.Sprint("q", rng.IntN(10))),
+				EnqueuedAt: t0.Add(time.Duration(i) * time.Second)})
+		}
+		a, w := build(agents, queues, calls)
+		a.estimate(w) // learns who may take what: once per ACD
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if a.estimate(w) <= 0 {
+				b.Fatal("no wait estimated")
+			}
+		}
+	})
+	b.Run("skills", func(b *testing.B) {
+		env := newRouteEnv(10_000, 1_000, 200, 42)
+		var agents []Agent
+		for _, ag := range env.agents {
+			c := *ag
+			c.State, c.Queues = OnCall, map[QueueID]bool{"q": true}
+			agents = append(agents, c)
+		}
+		var calls []Waiting
+		for i := range env.line.Len() {
+			e := env.line.At(i)
+			skills := map[string]int{}
+			for _, n := range e.Req.Requires {
+				skills[n.Skill] = n.Level
+			}
+			calls = append(calls, Waiting{Call: e.Call, Queue: "q", Priority: e.Priority, EnqueuedAt: e.EnqueuedAt, Skills: skills})
+		}
+		a, w := build(agents, []QueueConfig{{ID: "q"}}, calls)
+		w = a.line[len(a.line)-1]
+		a.estimate(w) // learns who may take what: once per ACD
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			a.estimate(w)
+		}
+	})
+}

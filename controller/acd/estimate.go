@@ -61,12 +61,20 @@ func (a *ACD) handled(ag *Agent) {
 }
 
 // Estimate returns a waiting call's 1-based position among its queue's
-// calls and its expected wait (EWT.Estimate with the calls ahead of it in
-// its queue, the agents on duty who may take it and those of them READY).
-// An agent is on duty when logged in and not NOT_READY: READY, reserved,
-// ringing, on a call, holding one or in after-call work. ewt is
-// NoEstimate when no such agent is on duty; ok is false when the call is
-// not in line.
+// calls and its expected wait: Backlog.Estimate over the calls ahead of
+// it in line in every queue (the line is one, ordered by priority with
+// aging), each weighing on the agents who may take it for its queue's
+// handle time, and the agents on duty, with the abandonment rate of the
+// call's queue. When every call ahead may go to every agent who may take
+// the call (one queue without skills that divide it), that is
+// EWT.Estimate with the calls ahead, the agents on duty who may take it
+// and those of them READY; calls that none of its agents may take, even
+// indirectly, do not count. An agent is on duty when logged in and not
+// NOT_READY: READY, reserved, ringing, on a call, holding one or in
+// after-call work. Calls that will take no agent from the line (being
+// offered to one already, released at max_wait) are left out. ewt is
+// NoEstimate when no agent who may take the call is on duty; ok is false
+// when the call is not in line.
 func (a *ACD) Estimate(ctx context.Context, call CallID) (position int, ewt time.Duration, ok bool, err error) {
 	err = a.do(ctx, func() error {
 		w := a.byCall[call]
@@ -74,30 +82,41 @@ func (a *ACD) Estimate(ctx context.Context, call CallID) (position int, ewt time
 			return nil
 		}
 		position, ok = a.position(w), true
-		onDuty, free := 0, 0
-		for _, ag := range a.order {
-			if ag.State == LoggedOut || ag.State == NotReady || !a.mayTake(ag, w) {
-				continue
-			}
-			onDuty++
-			if ag.State == Ready {
-				free++
-			}
-		}
-		ewt = a.ewtOf(w.Queue).Estimate(position-1, onDuty, free)
+		ewt = a.estimate(w)
 		return nil
 	})
 	return position, ewt, ok, err
 }
 
-// mayTake says whether ag, were it READY, may take w: it serves w's queue
-// and meets one of w's requirements.
-func (a *ACD) mayTake(ag *Agent, w *Waiting) bool {
-	if !ag.Queues[w.Queue] {
-		return false
+// estimate is w's expected wait (Estimate).
+func (a *ACD) estimate(w *Waiting) time.Duration {
+	if a.backlog == nil {
+		a.backlog = NewBacklog(a.order)
 	}
-	for _, r := range w.alts {
-		if meets(ag, r.Requires) {
+	handler := a.cbHandler.Load()
+	ahead := a.ahead[:0]
+	for _, x := range a.line {
+		if x == w {
+			break
+		}
+		if x.offering != "" || x.leaving || (x.cb != nil && handler == nil) {
+			continue // as dispatch: it takes no agent from the line
+		}
+		ahead = append(ahead, Contender{Alts: x.alts, Handle: a.ewtOf(x.Queue).Handle()})
+	}
+	e := a.ewtOf(w.Queue)
+	ewt := a.backlog.Estimate(Contender{Alts: w.alts, Handle: e.Handle()}, ahead, e.AbandonRate())
+	clear(ahead) // keeps no call's requirements alive
+	a.ahead = ahead[:0]
+	return ewt
+}
+
+// mayTake says whether ag, were it READY, may take a call with these
+// alternatives: it serves the queue of one of them ("" any queue) and has
+// its skills.
+func mayTake(ag *Agent, alts []Request) bool {
+	for i := range alts {
+		if r := &alts[i]; (r.Queue == "" || ag.Queues[r.Queue]) && meets(ag, r.Requires) {
 			return true
 		}
 	}

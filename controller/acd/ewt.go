@@ -62,6 +62,9 @@ func (e *EWT) ServiceRate() float64 {
 	return 1 / e.handle
 }
 
+// Handle is the smoothed busy time per call, 1/μ.
+func (e *EWT) Handle() time.Duration { return time.Duration(e.handle * float64(time.Second)) }
+
 // AbandonRate is θ, the rate per second at which a waiting caller gives up
 // (1 / mean patience).
 func (e *EWT) AbandonRate() float64 {

@@ -17,6 +17,12 @@ type Agent struct {
 
 	// TalkToday is the agent's talk time so far today (least-talk-time).
 	TalkToday time.Duration
+	// CountersAt is when CallsToday and TalkToday were last updated. For
+	// agents restored from the store, New keeps the counters only when
+	// that was today in the ACD's local time (the time zone of the daily
+	// reset): counters written before midnight are yesterday's. Zero means
+	// the counters given are today's.
+	CountersAt time.Time
 	// Skills maps a skill to the agent's level in it, 1 (novice) to 10
 	// (expert). Routers in strategies.go match it against a Request.
 	Skills map[string]int

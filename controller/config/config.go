@@ -159,6 +159,11 @@ type Queue struct {
 	// AnnounceEvery: while waiting, callers hear their position and
 	// expected wait this often (0: never; otherwise at least 5s).
 	AnnounceEvery time.Duration `yaml:"announce_every"`
+	// InitialAHT is the handle time (talk, hold and wrap-up per call) the
+	// queue's expected-wait estimate starts from, until the queue's own
+	// calls teach it better (3m). Set it near the queue's real handle
+	// time so that the first callers after a start hear a sensible wait.
+	InitialAHT time.Duration `yaml:"initial_aht"`
 }
 
 // Weights are the weighted-skill-idle strategy's parameters: score =

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hotline-cc/hotline/controller/acd"
 )
 
 // Environment variables hotline reads secrets from. Secrets are never read
@@ -64,6 +66,9 @@ const (
 	DefaultSkillWeight = 1.0
 	DefaultIdleWeight  = 1.0
 	DefaultIdleScale   = 5 * time.Minute
+	// DefaultInitialAHT is the handle time a queue's expected-wait
+	// estimate starts from: the ACD's own default.
+	DefaultInitialAHT = acd.DefaultAHT
 )
 
 // Load reads the configuration file at path strictly (unknown keys are
@@ -131,6 +136,9 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 		}
 		if !idx.has(p + ".callback.dial_timeout") {
 			q.Callback.DialTimeout = DefaultCallbackDial
+		}
+		if !idx.has(p + ".initial_aht") {
+			q.InitialAHT = DefaultInitialAHT
 		}
 		if w := q.Weights; w != nil {
 			if !idx.has(p + ".weights.skill") {

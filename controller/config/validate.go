@@ -273,6 +273,15 @@ func (c *Config) Validate() error {
 		if a := q.AnnounceEvery; a > 0 && a < minAnnounceEvery {
 			add(p+".announce_every", "%s is too often: 0s (off) or at least %s", a, minAnnounceEvery)
 		}
+		// Zero in a Config built in code takes the ACD's default; in the
+		// file it must be a handle time.
+		if _, written := c.lines[p+".initial_aht"]; q.InitialAHT != 0 || written {
+			if d := q.InitialAHT; d > 0 && d < minInitialAHT {
+				add(p+".initial_aht", "%s is shorter than any call: give the queue's average handle time (talk, hold and wrap-up), e.g. 3m; at least %s", d, minInitialAHT)
+			} else {
+				timer(add, p+".initial_aht", d, false)
+			}
+		}
 	}
 
 	if tr := c.Transfer; tr.Dial != "" || len(tr.Allow) > 0 {
@@ -359,6 +368,9 @@ var reTransferPrefix = regexp.MustCompile(`^\+?[0-9]{1,20}$`)
 // minAnnounceEvery is the shortest announce_every: an announcement
 // takes a few seconds to say.
 const minAnnounceEvery = 5 * time.Second
+
+// minInitialAHT is the shortest initial_aht: no call is handled faster.
+const minInitialAHT = time.Second
 
 // checkDial checks a callback dial template: it must hold {number}, and
 // with a number put in, be an endpoint the switch may be given (the

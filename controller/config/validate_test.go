@@ -191,6 +191,26 @@ queues:
 			`hotline.yaml:10: queues[2].callback.dial: "PJSIP/{number}@pstn;transport=tcp" is not of the form PJSIP/{number}@trunk or PJSIP/{number} (letters, digits, _ . + - only)`,
 			`hotline.yaml:12: queues[3].callback.dial: "Local/{number}@outbound" is not of the form PJSIP/{number}@trunk or PJSIP/{number}`,
 		}},
+		{"initial handle time", `database: {url: postgres://h/db}
+queues:
+  - id: a
+    initial_aht: -3m
+  - id: b
+    initial_aht: 0s
+  - id: c
+    initial_aht: 180ms
+  - id: d
+    initial_aht: 25h
+  - id: e
+    initial_aht: 1.5s
+  - id: f
+    initial_aht: 1s
+`, []string{
+			`hotline.yaml:4: queues[0].initial_aht: -3m0s must be positive`,
+			`hotline.yaml:6: queues[1].initial_aht: 0s must be positive`,
+			`hotline.yaml:8: queues[2].initial_aht: 180ms is shorter than any call: give the queue's average handle time (talk, hold and wrap-up), e.g. 3m; at least 1s`,
+			`hotline.yaml:10: queues[3].initial_aht: 25h0m0s is longer than 24h0m0s`,
+		}},
 		{"transfer to outside numbers", `database: {url: postgres://h/db}
 transfer:
   dial: "PJSIP/{number}@pstn"
@@ -335,6 +355,7 @@ queues:
       prompt: sound:hotline/callback-offer
     callback: {attempts: 5, interval: 10m, dial: "PJSIP/{number}@pstn"}
     announce_every: 30s
+    initial_aht: 4m30s
   - id: general
     strategy: round-robin
 agents:
@@ -371,6 +392,8 @@ agents:
 		{"callback.dial", b.Callback.Dial, "PJSIP/{number}@pstn"},
 		{"announce_every", b.AnnounceEvery, 30 * time.Second},
 		{"general announce_every default (off)", g.AnnounceEvery, time.Duration(0)},
+		{"initial_aht", b.InitialAHT, 4*time.Minute + 30*time.Second},
+		{"general initial_aht default", g.InitialAHT, 3 * time.Minute},
 		{"general callback.dial default (none)", g.Callback.Dial, ""},
 		{"general strategy", g.Strategy, "round-robin"},
 		{"general wrap_up_max_extension default", g.WrapUpMaxExtension, DefaultWrapUpMaxExtension},
@@ -411,5 +434,19 @@ func TestCheckDial(t *testing.T) {
 		if msg := checkDial(c.tmpl, c.fs); (msg == "") != c.ok {
 			t.Errorf("checkDial(%q, freeswitch %v) = %q, want ok %v", c.tmpl, c.fs, msg, c.ok)
 		}
+	}
+}
+
+// A queue built in code without an initial handle time (as the
+// end-to-end harness builds its queues) takes the ACD's default rather
+// than failing validation; written in the file, 0s is refused (above).
+func TestInitialAHTLeftZeroInCode(t *testing.T) {
+	cfg, err := Parse("hotline.yaml", []byte(minimal), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Queues = append(cfg.Queues, Queue{ID: "built-in-code", Strategy: DefaultStrategy, RingTimeout: DefaultRingTimeout})
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("a queue built in code without initial_aht: %v", err)
 	}
 }

@@ -29,7 +29,7 @@ func queueConfigs(cfg *config.Config) ([]acd.QueueConfig, error) {
 			router = w
 		}
 		qc := acd.QueueConfig{ID: acd.QueueID(q.ID), Router: router, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp,
-			WrapUpMaxExtension: q.WrapUpMaxExtension, Skills: q.Skills,
+			WrapUpMaxExtension: q.WrapUpMaxExtension, Skills: q.Skills, AHT: q.InitialAHT,
 			Callback: acd.CallbackPolicy{Attempts: q.Callback.Attempts, Interval: q.Callback.Interval, DialTimeout: q.Callback.DialTimeout}}
 		for _, o := range q.Overflow {
 			qc.Overflow = append(qc.Overflow, acd.OverflowStep{After: o.After, MinLevel: o.MinLevel, AddSkills: o.AddSkills, ToQueue: acd.QueueID(o.ToQueue)})

@@ -76,7 +76,7 @@ type journal struct{ *writeBehind[acd.AgentChange] }
 func newJournal(st *store.Store, log *slog.Logger) journal {
 	return journal{newWriteBehind(log, "agent state", func(ctx context.Context, c acd.AgentChange) error {
 		return st.SaveAgentState(ctx, store.AgentState{AgentID: string(c.Agent), State: string(c.To),
-			Reason: c.Reason, At: c.At, IdleSince: c.IdleSince, ContactID: c.ContactID})
+			Reason: c.Reason, At: c.At, IdleSince: c.IdleSince, ContactID: c.ContactID, CallsToday: c.CallsToday, TalkToday: c.TalkToday})
 	})}
 }
 

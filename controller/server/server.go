@@ -163,7 +163,8 @@ func newACD(ctx context.Context, cfg *config.Config, st *store.Store, j acd.Jour
 	var agents []acd.Agent
 	for _, r := range rows {
 		ag := acd.Agent{ID: acd.AgentID(r.ID), Name: r.Name, Endpoint: r.Endpoint, State: acd.State(r.State),
-			Reason: r.Reason, Since: r.StateSince, IdleSince: r.IdleSince, CallsToday: r.CallsToday, Queues: map[acd.QueueID]bool{},
+			Reason: r.Reason, Since: r.StateSince, IdleSince: r.IdleSince, Queues: map[acd.QueueID]bool{},
+			CallsToday: r.CallsToday, TalkToday: r.TalkToday(), CountersAt: r.CountersAt.Time,
 			Skills: skills[r.ID]}
 		for _, q := range r.Queues {
 			ag.Queues[acd.QueueID(q)] = true

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -19,16 +20,24 @@ type AgentRow struct {
 	StateSince time.Time      `db:"state_since"`
 	IdleSince  time.Time      `db:"idle_since"`
 	Queues     pq.StringArray `db:"queues"`
-	CallsToday int            `db:"calls_today"`
+	// The agent's today counters as last written (SaveAgentState), and
+	// when (null: never). Whether they are still today's is for the
+	// reader to judge in its own time zone (acd.New does).
+	CallsToday  int          `db:"calls_today"`
+	TalkTodayMS int64        `db:"talk_today_ms"`
+	CountersAt  sql.NullTime `db:"counters_at"`
 }
 
-// Agents returns every agent with its queues and answered calls today.
+// TalkToday is the row's talk time counter.
+func (r AgentRow) TalkToday() time.Duration { return time.Duration(r.TalkTodayMS) * time.Millisecond }
+
+// Agents returns every agent with its queues and today counters.
 func (s *Store) Agents(ctx context.Context) ([]AgentRow, error) {
 	var rows []AgentRow
 	err := s.DB.SelectContext(ctx, &rows, `
 		SELECT a.id, a.name, a.endpoint, a.state, a.reason, a.state_since, a.idle_since,
 		       COALESCE(array_agg(q.queue_id ORDER BY q.queue_id) FILTER (WHERE q.queue_id IS NOT NULL), '{}') AS queues,
-		       (SELECT count(*) FROM contacts c WHERE c.agent_id = a.id AND c.answered_at >= date_trunc('day', now())) AS calls_today
+		       a.calls_today, a.talk_today_ms, a.counters_at
 		FROM agents a LEFT JOIN agent_queues q ON q.agent_id = a.id
 		GROUP BY a.id ORDER BY a.id`)
 	if err != nil {
@@ -37,26 +46,31 @@ func (s *Store) Agents(ctx context.Context) ([]AgentRow, error) {
 	return rows, nil
 }
 
-// AgentState is one durable agent state change.
+// AgentState is one durable agent state change, with the agent's today
+// counters as of At.
 type AgentState struct {
-	AgentID   string
-	State     string
-	Reason    string
-	At        time.Time
-	IdleSince time.Time
-	ContactID int64
+	AgentID    string
+	State      string
+	Reason     string
+	At         time.Time
+	IdleSince  time.Time
+	ContactID  int64
+	CallsToday int
+	TalkToday  time.Duration
 }
 
-// SaveAgentState makes a state change durable: the agent's current row,
-// its history and the contact log, in one transaction.
+// SaveAgentState makes a state change durable: the agent's current row
+// (with its today counters, stamped with At), its history and the
+// contact log, in one transaction.
 func (s *Store) SaveAgentState(ctx context.Context, st AgentState) error {
 	tx, err := s.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: agent %s state: %w", st.AgentID, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	if _, err := tx.ExecContext(ctx, `UPDATE agents SET state = $2, reason = $3, state_since = $4, idle_since = $5 WHERE id = $1`,
-		st.AgentID, st.State, st.Reason, st.At, st.IdleSince); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE agents SET state = $2, reason = $3, state_since = $4, idle_since = $5,
+		calls_today = $6, talk_today_ms = $7, counters_at = $4 WHERE id = $1`,
+		st.AgentID, st.State, st.Reason, st.At, st.IdleSince, st.CallsToday, st.TalkToday.Milliseconds()); err != nil {
 		return fmt.Errorf("store: agent %s state: %w", st.AgentID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO agent_state_history (agent_id, state, reason, contact_id, at)

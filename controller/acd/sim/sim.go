@@ -1,10 +1,11 @@
 // Package sim is a discrete-event simulator of a contact centre that runs
 // the real routing code of package acd (its Pool, Line with priority
-// aging, Routers and EWT estimator) on simulated time: Poisson arrivals,
-// exponential or lognormal handle times, exponential patience, agents with
-// skills. It measures service level, ASA, abandonment, occupancy and how
-// well the EWT estimate predicted each caller's wait. A run is a pure
-// function of its Config (including the seed); the package has no state.
+// aging, Routers, EWT and Backlog estimators) on simulated time: Poisson
+// arrivals, exponential or lognormal handle times, exponential patience,
+// agents with skills serving one or several queues. It measures service
+// level, ASA, abandonment, occupancy and how well the expected-wait
+// estimate predicted each caller's wait. A run is a pure function of its
+// Config (including the seed); the package has no state.
 package sim
 
 import (
@@ -24,12 +25,18 @@ type CallType struct {
 	Weight   float64 // relative share of arrivals
 	Requires []acd.SkillNeed
 	Priority int
+	// Queue is the call's queue; "" is one queue every agent serves.
+	Queue acd.QueueID
+	// AHT is the mean handle time of the kind (0: Config.AHT).
+	AHT time.Duration
 }
 
-// AgentGroup is Count agents with the same skills.
+// AgentGroup is Count agents with the same skills, serving Queues (and
+// calls of no queue).
 type AgentGroup struct {
 	Count  int
 	Skills map[string]int
+	Queues []acd.QueueID
 }
 
 // Config describes a run.
@@ -76,16 +83,29 @@ type Class struct {
 }
 
 // EWTStats compares, for answered callers who had to wait, the wait
-// estimated when they joined the line with the wait they had.
+// estimated when they joined the line (ACD.Estimate's: acd.Backlog over
+// the calls ahead in every queue) with the wait they had.
 type EWTStats struct {
-	Samples       int
-	MedianRelErr  float64 // median |estimate − actual| / actual
-	NaiveRelErr   float64 // the same for (ahead+1) × AHT / agents
-	Long          int     // samples with 10 or more callers ahead
-	LongRelErr    float64 // median relative error of those
-	LongNaiveErr  float64
-	MeanEstimate  time.Duration
-	MeanActualEWT time.Duration
+	Samples      int
+	MedianRelErr float64 // median |estimate − actual| / actual
+	// The same for two estimates that count only the calls ahead in the
+	// caller's own queue and the agents who may take it: the Erlang A
+	// sum (the ACD's estimate before it counted other queues) and the
+	// naive (ahead+1) × AHT / agents.
+	QueueOnlyRelErr float64
+	NaiveRelErr     float64
+	// Long is the samples with 10 or more calls effectively ahead of the
+	// caller on its agents (acd.Backlog.Ahead: with one queue, the calls
+	// ahead; a call of another queue counts for the share of it the
+	// caller's agents take), and their median errors. Those are the
+	// callers an announcement is for; the fewer calls ahead, the more a
+	// single wait is down to chance.
+	Long             int
+	LongRelErr       float64
+	LongQueueOnlyErr float64
+	LongNaiveErr     float64
+	MeanEstimate     time.Duration
+	MeanActualEWT    time.Duration
 }
 
 type classAcc struct {
@@ -126,12 +146,14 @@ func (e *events) Pop() any {
 }
 
 type call struct {
-	entry    acd.Entry
-	arrived  float64
-	waiting  bool
-	estimate float64 // EWT at arrival, seconds; <0: none (answered at once)
-	naive    float64
-	ahead    int
+	entry     acd.Entry
+	kind      int // index in the mix
+	arrived   float64
+	waiting   bool
+	estimate  float64 // EWT at arrival, seconds; <0: none (answered at once)
+	queueOnly float64
+	naive     float64
+	ahead     float64 // calls effectively ahead on its agents (acd.Backlog.Ahead)
 }
 
 // Run simulates cfg.
@@ -160,6 +182,11 @@ func Run(cfg Config) (Result, error) {
 	if totalWeight <= 0 {
 		return Result{}, errors.New("sim: call mix has no weight")
 	}
+	for _, m := range mix {
+		if m.AHT < 0 {
+			return Result{}, errors.New("sim: a call kind's AHT is negative")
+		}
+	}
 	router := cfg.Router
 	if router == nil {
 		router = acd.LongestIdleRouter{}
@@ -177,17 +204,32 @@ func Run(cfg Config) (Result, error) {
 	}
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5bd1e995))
-	aht := cfg.AHT.Seconds()
+	ahtOf := func(m CallType) time.Duration {
+		if m.AHT > 0 {
+			return m.AHT
+		}
+		return cfg.AHT
+	}
 	cv := cfg.AHTCV
 	if cv <= 0 {
 		cv = 1
 	}
 	sigma2 := math.Log(1 + cv*cv)
-	handle := func() float64 {
+	handle := func(aht float64) float64 {
 		if cfg.AHTDist == "lognormal" {
 			return math.Exp(math.Log(aht) - sigma2/2 + math.Sqrt(sigma2)*rng.NormFloat64())
 		}
 		return rng.ExpFloat64() * aht
+	}
+	// Who may take each kind of call, and one EWT per queue fed as the
+	// live ACD feeds its own, starting from the queue's first kind's AHT.
+	alts := make([][]acd.Request, len(mix))
+	ewts := map[acd.QueueID]*acd.EWT{}
+	for k, m := range mix {
+		alts[k] = []acd.Request{{Queue: m.Queue, Requires: m.Requires}}
+		if ewts[m.Queue] == nil {
+			ewts[m.Queue] = acd.NewEWT(ahtOf(m), 0)
+		}
 	}
 
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -195,11 +237,16 @@ func Run(cfg Config) (Result, error) {
 
 	var agents []*acd.Agent
 	for _, g := range groups {
+		queues := map[acd.QueueID]bool{}
+		for _, q := range g.Queues {
+			queues[q] = true
+		}
 		for range g.Count {
 			agents = append(agents, &acd.Agent{
 				ID:     acd.AgentID(fmt.Sprintf("a%05d", len(agents))),
 				State:  acd.Ready,
 				Skills: g.Skills,
+				Queues: queues,
 			})
 		}
 	}
@@ -209,7 +256,17 @@ func Run(cfg Config) (Result, error) {
 	}
 	pool := acd.NewPool(agents...)
 	line := acd.NewLine(cfg.Aging)
-	ewt := acd.NewEWT(cfg.AHT, 0)
+	backlog := acd.NewBacklog(agents)
+	var ahead []acd.Contender
+	// onDuty[k]: agents who may take a call of kind k (all are on duty).
+	onDuty := make([]int, len(mix))
+	for k := range mix {
+		for _, a := range agents {
+			if acd.Eligible(&acd.Agent{State: acd.Ready, Queues: a.Queues, Skills: a.Skills}, &alts[k][0]) {
+				onDuty[k]++
+			}
+		}
+	}
 	calls := make([]call, 0, cfg.Calls)
 	busyFor := make([]float64, len(agents)) // busy time of the call in hand
 	servedAt := make([]int, len(agents))    // its call index
@@ -224,8 +281,10 @@ func Run(cfg Config) (Result, error) {
 		res         Result
 		waitSum     float64
 		ests        []float64
+		queueOnly   []float64
 		naive       []float64
 		long, longN []float64
+		longQ       []float64
 		sumEst      float64
 		sumAct      float64
 		misrouted   error
@@ -260,9 +319,9 @@ func Run(cfg Config) (Result, error) {
 		c := &calls[ci]
 		c.waiting = false
 		wait := now - c.arrived
-		ewt.Left(time.Duration(wait*float64(time.Second)), false)
+		ewts[e.Req.Queue].Left(time.Duration(wait*float64(time.Second)), false)
 		ai := index[ag.ID]
-		d := handle()
+		d := handle(ahtOf(mix[c.kind]).Seconds())
 		ag.State, ag.Call = acd.OnCall, e.Call
 		ag.CallsToday++
 		ag.TalkToday += time.Duration(d * float64(time.Second))
@@ -281,11 +340,13 @@ func Run(cfg Config) (Result, error) {
 			}
 			if c.estimate >= 0 && wait > 0 {
 				ests = append(ests, math.Abs(c.estimate-wait)/wait)
+				queueOnly = append(queueOnly, math.Abs(c.queueOnly-wait)/wait)
 				naive = append(naive, math.Abs(c.naive-wait)/wait)
 				sumEst += c.estimate
 				sumAct += wait
 				if c.ahead >= 10 {
 					long = append(long, math.Abs(c.estimate-wait)/wait)
+					longQ = append(longQ, math.Abs(c.queueOnly-wait)/wait)
 					longN = append(longN, math.Abs(c.naive-wait)/wait)
 				}
 			}
@@ -303,17 +364,18 @@ func Run(cfg Config) (Result, error) {
 			if ci == warmup {
 				windowStart = now
 			}
-			pick, m := rng.Float64()*totalWeight, mix[0]
-			for _, t := range mix {
+			pick, kind := rng.Float64()*totalWeight, 0
+			for k, t := range mix {
 				if pick < t.Weight {
-					m = t
+					kind = k
 					break
 				}
 				pick -= t.Weight
 			}
-			calls = append(calls, call{arrived: now, waiting: true, estimate: -1})
+			m := mix[kind]
+			calls = append(calls, call{kind: kind, arrived: now, waiting: true, estimate: -1})
 			c := &calls[ci]
-			c.entry = acd.Entry{Call: acd.CallID(fmt.Sprint("c", ci)), Priority: m.Priority, EnqueuedAt: at(now), Req: acd.Request{Requires: m.Requires}, Tag: ci}
+			c.entry = acd.Entry{Call: acd.CallID(fmt.Sprint("c", ci)), Priority: m.Priority, EnqueuedAt: at(now), Req: alts[kind][0], Tag: ci}
 			if counted(ci) {
 				res.Offered++
 				class(m.Priority).offered++
@@ -326,9 +388,23 @@ func Run(cfg Config) (Result, error) {
 				serve(&c.entry, ag)
 			} else {
 				line.Add(&c.entry)
-				c.ahead = line.Position(&c.entry)
-				c.estimate = ewt.Estimate(c.ahead, len(agents), 0).Seconds()
-				c.naive = ewt.NaiveEstimate(c.ahead, len(agents), 0).Seconds()
+				// The estimate the live ACD gives (Estimate): every call
+				// ahead, on the agents who may take it; and, to compare,
+				// those counting only the calls ahead in its own queue.
+				pos, own := line.Position(&c.entry), 0
+				ahead = ahead[:0]
+				for i := range pos {
+					x := &calls[line.At(i).Tag]
+					ahead = append(ahead, acd.Contender{Alts: alts[x.kind], Handle: ewts[mix[x.kind].Queue].Handle()})
+					if mix[x.kind].Queue == m.Queue {
+						own++
+					}
+				}
+				e := ewts[m.Queue]
+				c.estimate = backlog.Estimate(acd.Contender{Alts: alts[kind], Handle: e.Handle()}, ahead, e.AbandonRate()).Seconds()
+				c.ahead = backlog.Ahead()
+				c.queueOnly = e.Estimate(own, onDuty[kind], 0).Seconds()
+				c.naive = e.NaiveEstimate(own, onDuty[kind], 0).Seconds()
 				if cfg.Patience > 0 {
 					heap.Push(&q, event{at: now + rng.ExpFloat64()*cfg.Patience.Seconds(), kind: abandon, i: ci})
 				}
@@ -348,13 +424,13 @@ func Run(cfg Config) (Result, error) {
 			}
 			c.waiting = false
 			line.Remove(&c.entry)
-			ewt.Left(time.Duration((now-c.arrived)*float64(time.Second)), true)
+			ewts[c.entry.Req.Queue].Left(time.Duration((now-c.arrived)*float64(time.Second)), true)
 			if counted(ev.i) {
 				res.Abandoned++
 			}
 		case finish:
 			ag := agents[ev.i]
-			ewt.Handled(time.Duration(busyFor[ev.i] * float64(time.Second)))
+			ewts[calls[servedAt[ev.i]].entry.Req.Queue].Handled(time.Duration(busyFor[ev.i] * float64(time.Second)))
 			ag.State, ag.Call, ag.IdleSince = acd.Ready, "", at(now)
 			pool.Update(ag)
 			busy--
@@ -389,8 +465,8 @@ func Run(cfg Config) (Result, error) {
 		res.Occupancy = busyArea / (span * float64(len(agents)))
 	}
 	res.EWT = EWTStats{
-		Samples: len(ests), MedianRelErr: median(ests), NaiveRelErr: median(naive),
-		Long: len(long), LongRelErr: median(long), LongNaiveErr: median(longN),
+		Samples: len(ests), MedianRelErr: median(ests), QueueOnlyRelErr: median(queueOnly), NaiveRelErr: median(naive),
+		Long: len(long), LongRelErr: median(long), LongQueueOnlyErr: median(longQ), LongNaiveErr: median(longN),
 	}
 	if len(ests) > 0 {
 		res.EWT.MeanEstimate = time.Duration(sumEst / float64(len(ests)) * float64(time.Second))

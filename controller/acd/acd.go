@@ -23,6 +23,17 @@ type Offer struct {
 	Endpoint    string
 	RingTimeout time.Duration
 	Callback    *CallbackOffer
+	// Also are the other agents reserved for the call at the same time
+	// (a ring-all queue): all ring, the first to answer takes the call
+	// (Answered releases the rest).
+	Also []OfferAgent
+}
+
+// OfferAgent is one more agent a ring-all offer rings.
+type OfferAgent struct {
+	Agent    AgentID
+	Name     string
+	Endpoint string
 }
 
 // Waiting is a call waiting in a queue.
@@ -47,6 +58,7 @@ type Waiting struct {
 	OnOverflow func(OverflowNotice)
 
 	offering AgentID
+	also     []AgentID // ring-all: the other agents reserved with offering
 	seq      uint64    // order of Enqueue: the last tie-break in line
 	alts     []Request // who may take the call: alts[0], else any other
 	step     int       // next overflow step of the call's current queue
@@ -64,7 +76,11 @@ type Waiting struct {
 type QueueConfig struct {
 	ID QueueID
 	// Router picks the agent (nil: longest idle).
-	Router      Router
+	Router Router
+	// RingAll rings every eligible READY agent at once instead (Router is
+	// then unused); the first to answer takes the call. Callbacks still
+	// go to one agent, picked by longest idle.
+	RingAll     bool
 	RingTimeout time.Duration
 	WrapUp      time.Duration
 	// WrapUpMaxExtension is how much after-call work an agent may add,
@@ -135,6 +151,7 @@ type ACD struct {
 	ewts      map[QueueID]*EWT // per queue, fed by live events (estimate.go)
 	backlog   *Backlog         // the expected-wait estimate over every queue (estimate.go)
 	ahead     []Contender      // its scratch list of calls ahead
+	ringBuf   []*Agent         // dispatch's scratch list for ring-all
 }
 
 type queue struct {
@@ -339,15 +356,44 @@ func (a *ACD) Cancel(ctx context.Context, call CallID) error {
 	})
 }
 
-// releaseOffer puts the agent reserved or ringing for w back to READY.
+// releaseOffer puts the agents reserved or ringing for w back to READY.
 func (a *ACD) releaseOffer(w *Waiting) {
-	if w.offering == "" {
-		return
+	a.releaseOthers(w, "")
+	w.offering, w.also = "", nil
+}
+
+// releaseOthers puts every agent reserved or ringing for w except keep
+// back to READY (ring-all: another agent answered).
+func (a *ACD) releaseOthers(w *Waiting, keep AgentID) {
+	release := func(id AgentID) {
+		if ag := a.agents[id]; id != keep && ag != nil && (ag.State == Reserved || ag.State == Ringing) && ag.Call == w.Call {
+			_ = a.set(ag, Ready, "", w.ContactID)
+		}
 	}
-	if ag := a.agents[w.offering]; ag != nil && (ag.State == Reserved || ag.State == Ringing) && ag.Call == w.Call {
-		_ = a.set(ag, Ready, "", w.ContactID)
+	if w.offering != "" {
+		release(w.offering)
+	}
+	for _, id := range w.also {
+		release(id)
+	}
+}
+
+// dropOffer takes agent out of w's offer (the agent did not answer). It
+// reports whether the agent was in it; the offer stays while other
+// agents of a ring-all still ring.
+func (w *Waiting) dropOffer(agent AgentID) bool {
+	if i := slices.Index(w.also, agent); i >= 0 {
+		w.also = slices.Delete(w.also, i, i+1)
+		return true
+	}
+	if w.offering != agent {
+		return false
 	}
 	w.offering = ""
+	if len(w.also) > 0 {
+		w.offering, w.also = w.also[0], w.also[1:]
+	}
+	return true
 }
 
 // Ringing: the switch reports the agent's phone ringing for the call
@@ -380,6 +426,10 @@ func (a *ACD) Answered(ctx context.Context, call CallID, agent AgentID) error {
 			return fmt.Errorf("acd: agent %s answered call %s but is %s for %q: %w: %s → %s", agent, call, ag.State, ag.Call, ErrIllegal, ag.State, OnCall)
 		}
 		contact := ag.contact
+		if w := a.byCall[call]; w != nil && (w.offering != agent || len(w.also) > 0) {
+			a.releaseOthers(w, agent) // ring-all: the others stop ringing
+			w.offering, w.also = agent, nil
+		}
 		if w := a.remove(call); w != nil {
 			a.leftLine(w, false)
 			contact = w.ContactID
@@ -404,11 +454,8 @@ func (a *ACD) NoAnswer(ctx context.Context, call CallID, agent AgentID, reason s
 		var contact int64
 		if w != nil {
 			contact = w.ContactID
-			if w.offering == agent {
-				w.offering = ""
-				if w.cb != nil {
-					a.setCallbackState(w, CallbackPending, "")
-				}
+			if w.dropOffer(agent) && w.offering == "" && w.cb != nil {
+				a.setCallbackState(w, CallbackPending, "")
 			}
 		}
 		if ag != nil && (ag.State == Ringing || ag.State == Reserved) && ag.Call == call {
@@ -522,8 +569,8 @@ func (a *ACD) Reconcile(ctx context.Context, live func(CallID) bool) (int, error
 			a.log.Warn("agent busy with a call that is gone; correcting", "agent", ag.ID, "state", ag.State, "call", ag.Call)
 			n++
 			if ag.State == Ringing || ag.State == Reserved {
-				if w != nil && w.offering == ag.ID {
-					w.offering = ""
+				if w != nil {
+					w.dropOffer(ag.ID)
 				}
 				_ = a.set(ag, Ready, "", 0)
 				continue
@@ -748,6 +795,22 @@ func (a *ACD) dispatch() {
 			continue
 		}
 		q := a.queues[w.Queue]
+		if q.cfg.RingAll && w.cb == nil {
+			for _, r := range w.alts {
+				r.Now = now
+				if a.ringBuf = RingAll(r, a.pool, a.ringBuf[:0]); len(a.ringBuf) > 0 {
+					break
+				}
+			}
+			if len(a.ringBuf) > 0 {
+				a.reserveAll(w, a.ringBuf, q)
+				clear(a.ringBuf)
+			}
+			if a.pool.ReadyCount() == 0 {
+				return
+			}
+			continue
+		}
 		var ag *Agent
 		for _, r := range w.alts {
 			r.Now = now
@@ -780,5 +843,30 @@ func (a *ACD) reserve(w *Waiting, ag *Agent, q *queue, handler *func(Offer)) {
 		(*handler)(o)
 		return
 	}
+	w.Offer(o)
+}
+
+// reserveAll gives w to every agent of set at once (ring-all): all are
+// RESERVED and one offer names them all.
+func (a *ACD) reserveAll(w *Waiting, set []*Agent, q *queue) {
+	o := Offer{Call: w.Call, Queue: w.Queue, RingTimeout: q.cfg.RingTimeout}
+	w.also = w.also[:0]
+	for _, ag := range set {
+		if err := a.set(ag, Reserved, "", w.ContactID); err != nil {
+			continue
+		}
+		ag.Call, ag.contact, ag.queue = w.Call, w.ContactID, w.Queue
+		if o.Agent == "" {
+			o.Agent, o.AgentName, o.Endpoint = ag.ID, ag.Name, ag.Endpoint
+			w.offering = ag.ID
+			continue
+		}
+		o.Also = append(o.Also, OfferAgent{Agent: ag.ID, Name: ag.Name, Endpoint: ag.Endpoint})
+		w.also = append(w.also, ag.ID)
+	}
+	if o.Agent == "" {
+		return
+	}
+	w.offerGen++
 	w.Offer(o)
 }

@@ -691,6 +691,11 @@ func RingAll(req Request, p *Pool, dst []*Agent) []*Agent {
 	return dst
 }
 
+// RingAllName is the strategy of a queue that rings every eligible
+// agent at once (QueueConfig.RingAll); it is not a Router: it picks a
+// set, see RingAll.
+const RingAllName = "ring-all"
+
 // RouterNames lists the routers RouterByName knows (ring-all is not one:
 // it returns a set, see RingAll).
 func RouterNames() []string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,24 +63,42 @@ type Call struct {
 	// agent leg made before the customer leg must not start with its ID.
 	legBase string
 
-	mu       sync.Mutex
-	agentLeg pbx.ChannelID // the agent channel ringing or bridged
+	mu sync.Mutex
+	// legs are the agent (or transfer) channels ringing or bridged: one,
+	// or while a ring-all rings, several.
+	legs []pbx.ChannelID
 }
 
 // ownsChannel says whether key is one of this call's channels.
 func (c *Call) ownsChannel(key string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return key == string(c.channel) || (c.agentLeg != "" && key == string(c.agentLeg))
+	return key == string(c.channel) || slices.Contains(c.legs, pbx.ChannelID(key))
 }
 
+// setAgentLeg makes ch the call's only leg ("": none).
 func (c *Call) setAgentLeg(ch pbx.ChannelID) {
 	c.mu.Lock()
-	c.agentLeg = ch
+	c.legs = c.legs[:0]
 	c.mu.Unlock()
 	if ch != "" {
-		c.m.register(string(ch), c)
+		c.addAgentLeg(ch)
 	}
+}
+
+// addAgentLeg adds a leg the call rings or bridges.
+func (c *Call) addAgentLeg(ch pbx.ChannelID) {
+	c.mu.Lock()
+	c.legs = append(c.legs, ch)
+	c.mu.Unlock()
+	c.m.register(string(ch), c)
+}
+
+// dropAgentLeg forgets a leg that is gone.
+func (c *Call) dropAgentLeg(ch pbx.ChannelID) {
+	c.mu.Lock()
+	c.legs = slices.DeleteFunc(c.legs, func(l pbx.ChannelID) bool { return l == ch })
+	c.mu.Unlock()
 }
 
 // acdCall is the call's ID in the ACD: its caller channel, or for a
@@ -319,7 +338,7 @@ func (c *Call) next(ctx context.Context, timeout <-chan time.Time) (msg, bool) {
 // the caller is back on hold music, in line at the same place.
 func (c *Call) serveOffer(ctx context.Context, o acd.Offer, enqueued time.Time) bool {
 	c.stopHoldAudio(ctx)
-	agentCh, answeredAt, err := c.ring(ctx, o)
+	agent, agentCh, answeredAt, err := c.ring(ctx, o)
 	answered := !answeredAt.IsZero()
 	if errors.Is(err, ivr.ErrHungUp) {
 		c.finish(ctx, store.DispAbandonedRinging, "caller")
@@ -327,9 +346,9 @@ func (c *Call) serveOffer(ctx context.Context, o acd.Offer, enqueued time.Time) 
 	}
 	if answered {
 		if c.callback != nil {
-			c.logErr("callback result", c.m.acd.CallbackResult(ctx, c.callback.ID, o.Agent, acd.OutcomeAnswered))
+			c.logErr("callback result", c.m.acd.CallbackResult(ctx, c.callback.ID, agent, acd.OutcomeAnswered))
 		}
-		c.bridged(ctx, o.Agent, agentCh, answeredAt, false, "")
+		c.bridged(ctx, agent, agentCh, answeredAt, false, "")
 		return true
 	}
 	if err != nil {
@@ -378,49 +397,74 @@ func (c *Call) overflowed(ctx context.Context, n acd.OverflowNotice) {
 	c.log.Info("overflow step", "queue", n.Queue, "step", n.Step, "to_queue", n.ToQueue, "min_level", n.MinLevel, "add_skills", n.AddSkills)
 }
 
-// ring offers the call to an agent. It returns the agent's channel and,
-// if the agent answered, when (the switch's time; zero: no answer);
-// ErrHungUp if the caller left meanwhile.
-func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, time.Time, error) {
-	c.nLeg++
+// ring offers the call to the agents an offer names: one, or every
+// agent of a ring-all queue at once. It returns the agent who answered,
+// the agent's channel and when (the switch's time; zero: nobody
+// answered); ErrHungUp if the caller left meanwhile. The first to answer
+// takes the call: the other phones stop ringing.
+func (c *Call) ring(ctx context.Context, o acd.Offer) (acd.AgentID, pbx.ChannelID, time.Time, error) {
 	base := string(c.channel)
 	if c.legBase != "" {
 		base = c.legBase
 	}
-	leg := pbx.ChannelID(fmt.Sprintf("%s-a%d", base, c.nLeg))
-	c.setAgentLeg(leg)
-	log := c.log.With("agent", o.Agent, "agent_channel", leg)
-	offered := time.Now()
-	c.save("offered", func(ctx context.Context) error {
-		return c.m.store.MarkOffered(ctx, c.contact, string(o.Agent), string(leg), offered)
-	})
-	c.event(ctx, "offered", map[string]any{"agent": string(o.Agent)})
-	log.Info("ringing agent", "endpoint", o.Endpoint)
-	err := c.do(ctx, pbx.Originate{ID: leg, Endpoint: o.Endpoint, CallerID: c.callerID(),
-		Timeout: o.RingTimeout + 5*time.Second, Args: []string{"agent", string(c.channel)}})
-	if err != nil {
-		log.Warn("agent unreachable", "err", err)
-		c.setAgentLeg("")
-		c.logErr("no answer", c.m.acd.NoAnswer(ctx, c.acdCall(), o.Agent, acd.ReasonUnreachable))
-		return "", time.Time{}, nil
+	type ringing struct {
+		agent acd.AgentID
+		log   *slog.Logger
+	}
+	legs := map[pbx.ChannelID]ringing{}
+	agents := append([]acd.OfferAgent{{Agent: o.Agent, Name: o.AgentName, Endpoint: o.Endpoint}}, o.Also...)
+	for _, ag := range agents {
+		c.nLeg++
+		leg := pbx.ChannelID(fmt.Sprintf("%s-a%d", base, c.nLeg))
+		c.addAgentLeg(leg)
+		log := c.log.With("agent", ag.Agent, "agent_channel", leg)
+		offered := time.Now()
+		c.save("offered", func(ctx context.Context) error {
+			return c.m.store.MarkOffered(ctx, c.contact, string(ag.Agent), string(leg), offered)
+		})
+		c.event(ctx, "offered", map[string]any{"agent": string(ag.Agent)})
+		log.Info("ringing agent", "endpoint", ag.Endpoint)
+		err := c.do(ctx, pbx.Originate{ID: leg, Endpoint: ag.Endpoint, CallerID: c.callerID(),
+			Timeout: o.RingTimeout + 5*time.Second, Args: []string{"agent", string(c.channel)}})
+		if err != nil {
+			log.Warn("agent unreachable", "err", err)
+			c.dropAgentLeg(leg)
+			c.logErr("no answer", c.m.acd.NoAnswer(ctx, c.acdCall(), ag.Agent, acd.ReasonUnreachable))
+			continue
+		}
+		legs[leg] = ringing{ag.Agent, log}
+	}
+	if len(legs) == 0 {
+		return "", "", time.Time{}, nil
+	}
+	// stopOthers hangs up every leg still ringing but keep.
+	stopOthers := func(keep pbx.ChannelID) {
+		for leg := range legs {
+			if leg != keep {
+				c.m.hangup(ctx, leg)
+				c.dropAgentLeg(leg)
+			}
+		}
 	}
 	timer := time.NewTimer(o.RingTimeout)
 	defer timer.Stop()
 	for {
 		x, ok := c.mb.get(ctx, timer.C)
 		if !ok && ctx.Err() != nil {
-			return leg, time.Time{}, ctx.Err()
+			return "", "", time.Time{}, ctx.Err()
 		}
 		if !ok { // ring timeout
-			log.Info("agent did not answer in time", "ring_timeout", o.RingTimeout)
-			c.m.hangup(ctx, leg)
-			c.setAgentLeg("")
-			c.logErr("no answer", c.m.acd.NoAnswer(ctx, c.acdCall(), o.Agent, acd.ReasonNoAnswer))
-			return "", time.Time{}, nil
+			for leg, r := range legs {
+				r.log.Info("agent did not answer in time", "ring_timeout", o.RingTimeout)
+				c.m.hangup(ctx, leg)
+				c.dropAgentLeg(leg)
+				c.logErr("no answer", c.m.acd.NoAnswer(ctx, c.acdCall(), r.agent, acd.ReasonNoAnswer))
+			}
+			return "", "", time.Time{}, nil
 		}
 		switch {
 		case x.offer != nil:
-			continue // cannot happen: the agent is reserved for us
+			continue // cannot happen: the agents are reserved for us
 		case x.maxWait != nil:
 			c.held = append(c.held, x) // for after the offer, if it fails
 			continue
@@ -429,28 +473,45 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (pbx.ChannelID, time.Time,
 			continue
 		}
 		ev := x.ev
-		switch {
-		case c.isCallerHangup(ev):
+		if c.isCallerHangup(ev) {
 			c.noteHangup(ev)
-			log.Info("caller hung up while the agent was ringing")
-			c.m.hangup(ctx, leg)
+			c.log.Info("caller hung up while agents were ringing", "agents", len(legs))
+			stopOthers("")
 			c.logErr("cancel", c.m.acd.Cancel(ctx, c.acdCall()))
-			return "", time.Time{}, ivr.ErrHungUp
-		case ev.Channel == leg && ev.Kind == pbx.ChannelRinging:
+			return "", "", time.Time{}, ivr.ErrHungUp
+		}
+		r, mine := legs[ev.Channel]
+		if !mine {
+			continue
+		}
+		switch ev.Kind {
+		case pbx.ChannelRinging:
 			// The switch's own time: the agent's phone answered the INVITE
 			// with 180 Ringing.
-			c.eventAt(ctx, "agent_ringing", map[string]any{"agent": string(o.Agent)}, eventTime(ev))
-			c.logErr("ringing", c.m.acd.Ringing(ctx, c.acdCall(), o.Agent))
-		case ev.Channel == leg && ev.Kind == pbx.ChannelHungup:
-			log.Info("agent did not answer", "cause", ev.Cause, "cause_text", ev.CauseText)
-			c.setAgentLeg("")
-			c.logErr("no answer", c.m.acd.NoAnswer(ctx, c.acdCall(), o.Agent, acd.ReasonNoAnswer))
-			return "", time.Time{}, nil
-		case ev.Channel == leg && ev.Kind == pbx.ChannelStarted:
-			if err := c.m.acd.Answered(ctx, c.acdCall(), o.Agent); err != nil {
-				log.Error("ACD refused the answer", "err", err)
+			c.eventAt(ctx, "agent_ringing", map[string]any{"agent": string(r.agent)}, eventTime(ev))
+			c.logErr("ringing", c.m.acd.Ringing(ctx, c.acdCall(), r.agent))
+		case pbx.ChannelHungup:
+			r.log.Info("agent did not answer", "cause", ev.Cause, "cause_text", ev.CauseText)
+			delete(legs, ev.Channel)
+			c.dropAgentLeg(ev.Channel)
+			c.logErr("no answer", c.m.acd.NoAnswer(ctx, c.acdCall(), r.agent, acd.ReasonNoAnswer))
+			if len(legs) == 0 {
+				return "", "", time.Time{}, nil
 			}
-			return leg, eventTime(ev), nil
+		case pbx.ChannelStarted:
+			// The ACD releases the other agents of a ring-all; their
+			// phones stop ringing here.
+			if err := c.m.acd.Answered(ctx, c.acdCall(), r.agent); err != nil {
+				r.log.Error("ACD refused the answer", "err", err)
+			}
+			stopOthers(ev.Channel)
+			if len(legs) > 1 {
+				c.event(ctx, "ring_all_answered", map[string]any{"agent": string(r.agent), "rang": len(legs)})
+				c.save("offered", func(ctx context.Context) error {
+					return c.m.store.MarkOffered(ctx, c.contact, string(r.agent), string(ev.Channel), time.Now())
+				})
+			}
+			return r.agent, ev.Channel, eventTime(ev), nil
 		}
 	}
 }

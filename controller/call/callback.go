@@ -190,7 +190,7 @@ func (c *Call) callbackCustomerFirst(ctx context.Context, o acd.Offer, endpoint 
 // callbackAgentFirst rings the agent, then dials the customer and
 // bridges the two.
 func (c *Call) callbackAgentFirst(ctx context.Context, o acd.Offer, endpoint string) {
-	leg, agentAnswered, err := c.ring(ctx, o)
+	_, leg, agentAnswered, err := c.ring(ctx, o) // callbacks ring one agent: o.Agent
 	if err != nil {
 		return // shutting down
 	}

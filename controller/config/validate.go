@@ -33,7 +33,7 @@ var (
 
 // Strategies are the queue strategies the ACD implements: its routers'
 // names (acd.RouterNames), the one list.
-func Strategies() []string { return acd.RouterNames() }
+func Strategies() []string { return append(acd.RouterNames(), acd.RingAllName) }
 
 // MaxWaitActions are the actions a queue's max_wait may take.
 func MaxWaitActions() []string {

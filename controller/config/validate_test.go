@@ -73,7 +73,7 @@ queues:
   - id: q
 `, []string{
 			`hotline.yaml:3: queues[0].id: "a b" is not a valid id (letters, digits, . _ -)`,
-			`hotline.yaml:5: queues[1].strategy: "fastest" is not one of longest-idle, fewest-calls, least-talk-time, skill-level-first, weighted-skill-idle, round-robin, random`,
+			`hotline.yaml:5: queues[1].strategy: "fastest" is not one of longest-idle, fewest-calls, least-talk-time, skill-level-first, weighted-skill-idle, round-robin, random, ring-all`,
 			`hotline.yaml:6: queues[2].id: queue "q" is defined twice`,
 		}},
 		{"services", `database: {url: postgres://h/db}

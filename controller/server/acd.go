@@ -20,7 +20,11 @@ import (
 func queueConfigs(cfg *config.Config) ([]acd.QueueConfig, error) {
 	var queues []acd.QueueConfig
 	for _, q := range cfg.Queues {
-		router, ok := acd.RouterByName(q.Strategy, uint64(time.Now().UnixNano()))
+		strategy := q.Strategy
+		if strategy == acd.RingAllName {
+			strategy = "longest-idle" // a ring-all queue's callbacks go to one agent
+		}
+		router, ok := acd.RouterByName(strategy, uint64(time.Now().UnixNano()))
 		if !ok {
 			return nil, fmt.Errorf("queue %s: unknown strategy %q", q.ID, q.Strategy)
 		}
@@ -28,7 +32,7 @@ func queueConfigs(cfg *config.Config) ([]acd.QueueConfig, error) {
 			w.SkillWeight, w.IdleWeight, w.IdleScale = q.Weights.Skill, q.Weights.Idle, q.Weights.IdleScale
 			router = w
 		}
-		qc := acd.QueueConfig{ID: acd.QueueID(q.ID), Router: router, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp,
+		qc := acd.QueueConfig{ID: acd.QueueID(q.ID), Router: router, RingAll: q.Strategy == acd.RingAllName, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp,
 			WrapUpMaxExtension: q.WrapUpMaxExtension, Skills: q.Skills, AHT: q.InitialAHT,
 			Callback: acd.CallbackPolicy{Attempts: q.Callback.Attempts, Interval: q.Callback.Interval, DialTimeout: q.Callback.DialTimeout}}
 		for _, o := range q.Overflow {

@@ -348,3 +348,136 @@ func TestMaxWaitVoicemailRecordsAMessage(t *testing.T) {
 		t.Fatalf("trail: %v", trail)
 	}
 }
+
+// With max_wait release and nobody READY, after 3 s in line the caller
+// leaves the line, hears the queue's closing announcement (queue-released
+// when the queue sets no prompt) to its end, and hotline hangs up:
+// released_max_wait, by the system, never offered to an agent.
+func TestMaxWaitReleaseAnnouncesAndHangsUp(t *testing.T) {
+	e := start(t, acdOpts(1, func(c *config.Config) {
+		c.Queues[0].MaxWait = &config.MaxWait{After: 3 * time.Second, Action: "release"}
+	}))
+	const number = "13800000029"
+	r := e.call([]string{number, "", "0", "", "0", "", "0", "0"})
+	if r.Failed != 0 || r.Events["far-bye"] != 1 || r.Events["near-bye"] != 0 {
+		t.Fatalf("caller: %s, want the call ended by hotline\n%s", r.Summary(), r.Errors())
+	}
+	c := e.contact(number)
+	if c.Disposition.String != store.DispReleasedMaxWait || c.HangupBy.String != "system" || !c.QueuedAt.Valid || c.OfferedAt.Valid || c.AgentID.Valid {
+		t.Fatalf("contact %+v, want released_max_wait by the system, queued, never offered", c)
+	}
+	if waited := c.EndedAt.Time.Sub(c.QueuedAt.Time); waited < 3*time.Second {
+		t.Fatalf("released %s after queueing, before the 3 s max_wait", waited)
+	}
+	trail := e.trail(c.ID)
+	for _, want := range []string{"queue/max_wait/release after 3s", "max_wait/prompt/sound:hotline/queue-released"} {
+		if !has(trail, want) {
+			t.Errorf("trail lacks %q:\n%s", want, strings.Join(trail, "\n"))
+		}
+	}
+	// The announcement played to its end before the hang-up.
+	heard := e.promptSeconds("queue-released")
+	for _, s := range e.trailSteps(c.ID) {
+		if s.Node == "max_wait" && s.Kind == "prompt" {
+			if played := c.EndedAt.Time.Sub(s.At).Seconds(); played < heard-0.3 {
+				t.Fatalf("hung up %.2f s into the %.2f s announcement", played, heard)
+			}
+		}
+	}
+	var action string
+	if err := e.db.GetContext(e.ctx, &action, `SELECT data->>'action' FROM contact_events WHERE contact_id = $1 AND kind = 'max_wait'`, c.ID); err != nil || action != "release" {
+		t.Fatalf("max_wait event action %q (%v), want release", action, err)
+	}
+}
+
+// busyCustomerPhone starts the customer's phone behind the outbound
+// trunk, busy (486) for the first busy_calls calls, then answering after
+// ring_ms and hanging up hangup_ms after answering.
+func (e *env) busyCustomerPhone(vars map[string]string) *sipp.Process {
+	e.t.Helper()
+	p, err := sipp.Start(e.ctx, sipp.Options{Scenario: "customer-uas-busy.xml", LocalPort: 5099, Vars: vars, Timeout: 3 * time.Minute})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { _, _ = p.Stop(2 * time.Second) })
+	return p
+}
+
+// A callback dialled customer-first finds the customer's phone busy
+// (486): the attempt is recorded with outcome busy on a contact of its
+// own, the agent reserved for it is READY again without ringing, and
+// after the queue's 5 s interval the callback is dialled again; this
+// time the customer answers and talks to the agent.
+func TestCallbackRetriesAfterBusyAndCompletes(t *testing.T) {
+	const interval = 5 * time.Second
+	e := start(t, acdOpts(1, func(c *config.Config) {
+		c.Queues[0].Callback = config.QueueCallback{Attempts: 3, Interval: interval, DialTimeout: time.Minute, Dial: "PJSIP/{number}@pstn"}
+	}))
+	const number = "13800000030"
+	// Busy once; then the customer hears the introduction (about 7 s)
+	// while the agent is rung, talks about 5 s and hangs up.
+	customer := e.busyCustomerPhone(map[string]string{"busy_calls": "1", "ring_ms": "500", "hangup_ms": "14000"})
+	e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "1000"})
+	e.ready("1001")
+	st, err := e.client.RequestCallback(e.ctx, api.CallbackRequest{Queue: "general", Number: number, Mode: "customer-first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := e.callbackRow(st.ID, "scheduled")
+	if sched.Attempts != 1 || sched.Outcome != "busy" || !sched.NextAttemptAt.Valid {
+		t.Fatalf("callback %+v, want scheduled after one busy attempt", sched)
+	}
+	if wait := sched.NextAttemptAt.Time.Sub(sched.UpdatedAt); wait < interval-time.Second || wait > interval+time.Second {
+		t.Fatalf("next attempt %s after the busy one, want the queue's interval %s", wait, interval)
+	}
+	done := e.callbackRow(st.ID, "completed", "failed", "cancelled")
+	if done.Status != "completed" || done.Outcome != "answered" || done.Agent.String != "1001" || done.Attempts != 1 {
+		t.Fatalf("callback %+v, want completed (answered) by 1001 after one unanswered attempt", done)
+	}
+
+	// One contact per dial, in order.
+	last := e.callbackContact(number, st.ID)
+	var cs []store.Contact
+	if err := e.db.SelectContext(e.ctx, &cs, `SELECT * FROM contacts WHERE caller = $1 AND channel_id LIKE $2 ORDER BY id`,
+		number, "cb"+strconv.FormatInt(st.ID, 10)+"-%"); err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[1].ID != last.ID {
+		t.Fatalf("callback contacts %+v, want two: the busy dial and the answered one", cs)
+	}
+	busy, answered := cs[0], cs[1]
+	prefix := func(attempt int) string {
+		return "cb" + strconv.FormatInt(st.ID, 10) + "-" + strconv.Itoa(attempt) + "-"
+	}
+	if !strings.HasPrefix(busy.ChannelID, prefix(1)) || !strings.HasPrefix(answered.ChannelID, prefix(2)) {
+		t.Fatalf("dial channels %s, %s, want attempts 1 and 2", busy.ChannelID, answered.ChannelID)
+	}
+	if busy.Disposition.String != store.DispCallbackUnanswered || busy.HangupBy.String != "system" || busy.AnsweredAt.Valid || busy.OfferedAt.Valid {
+		t.Fatalf("busy dial's contact %+v, want callback_unanswered, never offered to the agent", busy)
+	}
+	var outcome string
+	if err := e.db.GetContext(e.ctx, &outcome, `SELECT data->>'outcome' FROM contact_events WHERE contact_id = $1 AND kind = 'callback_result'`, busy.ID); err != nil || outcome != "busy" {
+		t.Fatalf("busy dial's callback_result outcome %q (%v), want busy", outcome, err)
+	}
+	if gap := answered.ArrivedAt.Sub(busy.EndedAt.Time); gap < interval-time.Second {
+		t.Fatalf("redialled %s after the busy dial, before the %s interval", gap, interval)
+	}
+	if answered.Disposition.String != store.DispAnswered || answered.AgentID.String != "1001" || answered.HangupBy.String != "caller" {
+		t.Fatalf("answered dial's contact %+v, want answered by 1001, ended by the customer", answered)
+	}
+	e.recorded(answered, 3)
+	kinds := strings.Join(e.eventKinds(answered.ID), ",")
+	if i, j := strings.Index(kinds, "customer_answered"), strings.Index(kinds, "offered"); i < 0 || j < 0 || i > j {
+		t.Fatalf("answered dial's log %s: the customer must answer before the agent is offered", kinds)
+	}
+
+	// The busy dial reserved the agent and let it go without ringing.
+	e.waitAgent("1001", "READY")
+	if got, want := e.states("1001"), "NOT_READY,READY,RESERVED,READY,RESERVED,RINGING,ON_CALL,AFTER_CALL_WORK,READY"; got != want {
+		t.Fatalf("agent 1001 went %s, want %s", got, want)
+	}
+	res, _ := customer.Stop(2 * time.Second)
+	if res.Events["busy"] != 1 || res.Events["answered"] != 1 || res.Events["near-bye"] != 1 {
+		t.Fatalf("customer's phone: %s, want one call refused busy, then one answered that it ended", res.Summary())
+	}
+}

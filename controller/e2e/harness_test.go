@@ -393,3 +393,40 @@ func (e *env) answeredCall(caller, agent string, minSeconds float64) store.Conta
 	}
 	return c
 }
+
+// callTo places calls from the trunk to another service number (rows:
+// see sipp/README.md) and waits for SIPp to finish them.
+func (e *env) callTo(service string, rows ...[]string) sipp.Result {
+	e.t.Helper()
+	p, err := sipp.Start(e.ctx, sipp.Options{Scenario: "caller-uac.xml", Target: "127.0.0.1:5060", Service: service,
+		CSV: rows, Calls: len(rows), Rate: 5, Timeout: 2 * time.Minute, TimeoutIsError: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r, err := p.Wait()
+	if err != nil {
+		e.t.Fatalf("sipp: %v", err)
+	}
+	return r
+}
+
+// promptSeconds is how long one of hotline's prompts (sound:hotline/NAME)
+// plays, read from the file the switch plays.
+func (e *env) promptSeconds(name string) float64 {
+	e.t.Helper()
+	w, err := recording.ReadWAV(filepath.Join(testenv.SoundsDir(e.t), "en", "hotline", name+".wav"))
+	if err != nil {
+		e.t.Fatalf("prompt %s: %v", name, err)
+	}
+	return w.Seconds
+}
+
+// trailSteps returns the contact's trail with the time of each step.
+func (e *env) trailSteps(id int64) []api.TrailStep {
+	e.t.Helper()
+	steps, err := e.client.Trail(e.ctx, id)
+	if err != nil {
+		e.t.Fatalf("trail of contact %d: %v", id, err)
+	}
+	return steps
+}

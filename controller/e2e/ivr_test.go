@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +164,81 @@ func TestSurveyAfterTheAgentHangsUp(t *testing.T) {
 			t.Fatalf("no survey score; trail:\n%s", strings.Join(e.trail(c.ID), "\n"))
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// An outage notice for an area (a prefix of the caller's number), added
+// as `hotline notice add` adds it, plays on the fault line before its
+// menu, to its end; a notice for the same area that has been ended, and
+// one for another area, do not. Once the first is ended too, the next
+// caller from the area hears none.
+func TestOutageNoticePlaysOnTheFaultLine(t *testing.T) {
+	o := fast
+	o.edit = func(c *config.Config) {
+		c.Services = append(c.Services, config.Service{Number: "10003", Name: "Fault line", Queue: "general", Flow: "fault"})
+	}
+	e := start(t, o)
+	add := func(area, prompt, text string) store.Notice {
+		t.Helper()
+		n, err := e.st.AddNotice(e.ctx, store.Notice{Kind: store.NoticeOutage, AreaPrefix: area, Prompt: prompt, Text: text, CreatedBy: "e2e"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	active := add("1380000004", "sound:hotline/bb-down", "Broadband outage in the area")
+	over := add("138000000", "sound:hotline/queue-long-wait", "An outage that is over")
+	if _, err := e.st.EndNotice(e.ctx, over.ID, "e2e"); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := add("0755", "sound:hotline/please-hold", "Outage in another area")
+
+	// The caller keys nothing and hangs up once the menu has begun: the
+	// welcome and the notice take about 7.5 s.
+	if r := e.callTo("10003", []string{"13800000041", "", "0", "", "0", "", "0", "12000"}); r.Failed != 0 || r.Events["near-bye"] != 1 {
+		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
+	}
+	c := e.contact("13800000041")
+	if c.ServiceNumber != "10003" || c.IVRFlow.String != "fault" {
+		t.Fatalf("contact %+v, want the fault flow of service 10003", c)
+	}
+	trail := e.trail(c.ID)
+	for _, want := range []string{"welcome/prompt/sound:hotline/fault-welcome", fmt.Sprintf("outage/notice/outage #%d", active.ID),
+		"outage/prompt/sound:hotline/bb-down", "fault_menu/prompt/sound:hotline/fault-menu"} {
+		if !has(trail, want) {
+			t.Errorf("trail lacks %q:\n%s", want, strings.Join(trail, "\n"))
+		}
+	}
+	for _, n := range []store.Notice{over, elsewhere} {
+		if has(trail, fmt.Sprintf("outage/notice/outage #%d", n.ID)) || has(trail, "outage/prompt/"+n.Prompt) {
+			t.Errorf("notice %d (%s) was played:\n%s", n.ID, n.Text, strings.Join(trail, "\n"))
+		}
+	}
+	// The notice played to its end before the menu.
+	steps := e.trailSteps(c.ID)
+	var noticeAt, menuAt time.Time
+	for _, s := range steps {
+		switch {
+		case s.Node == "outage" && s.Kind == "prompt":
+			noticeAt = s.At
+		case s.Node == "fault_menu" && s.Kind == "prompt" && menuAt.IsZero():
+			menuAt = s.At
+		}
+	}
+	if heard := e.promptSeconds("bb-down"); noticeAt.IsZero() || menuAt.Sub(noticeAt).Seconds() < heard-0.3 {
+		t.Fatalf("the menu came %s after the notice began; the notice lasts %.2f s", menuAt.Sub(noticeAt), heard)
+	}
+
+	// Ended, the notice is not played to the next caller from the area.
+	if _, err := e.st.EndNotice(e.ctx, active.ID, "e2e"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.callTo("10003", []string{"13800000042", "", "0", "", "0", "", "0", "6000"}); r.Failed != 0 || r.Events["near-bye"] != 1 {
+		t.Fatalf("second caller: %s\n%s", r.Summary(), r.Errors())
+	}
+	next := e.trail(e.contact("13800000042").ID)
+	if !has(next, "outage/notice/none") || !has(next, "fault_menu/prompt/sound:hotline/fault-menu") ||
+		slices.ContainsFunc(next, func(s string) bool { return strings.HasPrefix(s, "outage/prompt/") }) {
+		t.Fatalf("after the notice ended the caller still heard one:\n%s", strings.Join(next, "\n"))
 	}
 }

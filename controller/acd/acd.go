@@ -433,6 +433,9 @@ func (a *ACD) Answered(ctx context.Context, call CallID, agent AgentID) error {
 		if w := a.remove(call); w != nil {
 			a.leftLine(w, false)
 			contact = w.ContactID
+			if w.cb != nil && w.cb.dialContact != 0 {
+				contact = w.cb.dialContact
+			}
 			if w.cb != nil {
 				w.cb.agent = agent // in line until the dial's result comes
 				w.cb.answeredBy = agent
@@ -454,6 +457,9 @@ func (a *ACD) NoAnswer(ctx context.Context, call CallID, agent AgentID, reason s
 		var contact int64
 		if w != nil {
 			contact = w.ContactID
+			if w.cb != nil && w.cb.dialContact != 0 {
+				contact = w.cb.dialContact
+			}
 			if w.dropOffer(agent) && w.offering == "" && w.cb != nil {
 				a.setCallbackState(w, CallbackPending, "")
 			}

@@ -56,6 +56,9 @@ const (
 	OutcomeNoAnswer CallbackOutcome = "no-answer"
 	OutcomeBusy     CallbackOutcome = "busy"
 	OutcomeFailed   CallbackOutcome = "failed" // the dial could not be placed
+	// OutcomeNoAgent: the customer answered but no agent took the call
+	// within the queue's hold limit.
+	OutcomeNoAgent CallbackOutcome = "no-agent"
 )
 
 // Callback is a callback request handed to EnqueueCallback.
@@ -180,6 +183,29 @@ type callbackState struct {
 	outcome    string
 	agent      AgentID
 	answeredBy AgentID
+	// dialContact is the contact of the dial under way (DialContact);
+	// the agent's states during it are filed under it.
+	dialContact int64
+}
+
+// DialContact tells the ACD the contact of a callback's dial, once the
+// call side has created it: from then on the states of the agents
+// reserved for the dial (RINGING, ON_CALL) are filed under it, not under
+// the callback's original contact.
+func (a *ACD) DialContact(ctx context.Context, id int64, contact int64) error {
+	return a.do(ctx, func() error {
+		w := a.callbacks[id]
+		if w == nil {
+			return fmt.Errorf("acd: callback %d: %w", id, ErrUnknownCallback)
+		}
+		w.cb.dialContact = contact
+		for _, agent := range append([]AgentID{w.offering}, w.also...) {
+			if ag := a.agents[agent]; ag != nil && ag.Call == w.Call && (ag.State == Reserved || ag.State == Ringing) {
+				ag.contact = contact
+			}
+		}
+		return nil
+	})
 }
 
 // SetCallbackJournal sets where callback changes are made durable. Call
@@ -289,10 +315,10 @@ func (a *ACD) CancelCallback(ctx context.Context, id int64) error {
 // interval, or fails when out of attempts.
 func (a *ACD) CallbackResult(ctx context.Context, id int64, agent AgentID, outcome CallbackOutcome) error {
 	switch outcome {
-	case OutcomeAnswered, OutcomeNoAnswer, OutcomeBusy, OutcomeFailed:
+	case OutcomeAnswered, OutcomeNoAnswer, OutcomeBusy, OutcomeFailed, OutcomeNoAgent:
 	default:
-		return fmt.Errorf("acd: callback %d: outcome %q is not one of %s, %s, %s, %s: %w", id, outcome,
-			OutcomeAnswered, OutcomeNoAnswer, OutcomeBusy, OutcomeFailed, ErrInvalidCallback)
+		return fmt.Errorf("acd: callback %d: outcome %q is not one of %s, %s, %s, %s, %s: %w", id, outcome,
+			OutcomeAnswered, OutcomeNoAnswer, OutcomeBusy, OutcomeFailed, OutcomeNoAgent, ErrInvalidCallback)
 	}
 	return a.do(ctx, func() error {
 		w := a.callbacks[id]
@@ -332,7 +358,7 @@ func (a *ACD) dialEnded(w *Waiting, outcome string, answered bool) {
 // original place.
 func (a *ACD) scheduleRetry(w *Waiting, at time.Time) {
 	w.cb.cb.NextAttemptAt = at
-	w.cb.agent, w.cb.answeredBy = "", ""
+	w.cb.agent, w.cb.answeredBy, w.cb.dialContact = "", "", 0
 	a.setCallbackState(w, CallbackScheduled, w.cb.outcome)
 	a.log.Info("callback scheduled", "callback", w.cb.cb.ID, "at", at, "attempts", w.cb.cb.Attempts)
 	a.at(at, func(time.Time) {

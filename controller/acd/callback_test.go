@@ -80,6 +80,11 @@ func TestCallbackKeepsPlaceAndCompletes(t *testing.T) {
 		if err != nil || info.State != CallbackOffered || info.Agent != "a1" || info.Position != 1 {
 			t.Fatalf("status %+v %v", info, err)
 		}
+		// The dial's contact: the agent's states from now on are filed
+		// under it.
+		if err := a.DialContact(ctx, 42, 900); err != nil {
+			t.Fatal(err)
+		}
 		// Agent first: the agent's phone rings, the agent answers, then the
 		// customer answers.
 		if err := a.Ringing(ctx, CallbackCallID(42), "a1"); err != nil {
@@ -105,6 +110,16 @@ func TestCallbackKeepsPlaceAndCompletes(t *testing.T) {
 		}
 		if err := a.CallbackResult(ctx, 42, "a1", OutcomeAnswered); !errors.Is(err, ErrUnknownCallback) {
 			t.Fatalf("second result: %v", err)
+		}
+		j.mu.Lock()
+		for _, c := range j.changes {
+			if (c.To == Ringing || c.To == OnCall) && c.ContactID != 900 {
+				t.Errorf("agent %s under contact %d, want the dial's contact 900", c.To, c.ContactID)
+			}
+		}
+		j.mu.Unlock()
+		if err := a.DialContact(ctx, 42, 901); !errors.Is(err, ErrUnknownCallback) {
+			t.Fatalf("dial contact of a finished callback: %v", err)
 		}
 	})
 }

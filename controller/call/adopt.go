@@ -3,6 +3,8 @@ package call
 import (
 	"context"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hotline-cc/hotline/controller/acd"
@@ -49,6 +51,11 @@ func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
 		_, callerUp := snap.Channel(ch)
 		if !callerUp || !known {
 			m.closeStale(ctx, ct)
+			continue
+		}
+		if id, ok := callbackLeg(ch); ok {
+			m.adoptCallback(ctx, ct, id, snap)
+			adopted++
 			continue
 		}
 		c := m.newCall(ch, svc, ct.Caller)
@@ -134,6 +141,89 @@ func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
 		m.startCall(ctx, pbx.Event{Kind: pbx.ChannelStarted, Channel: ch.ID, Caller: ch.Caller, Dialed: ch.Dialed, At: ch.Created})
 	}
 	m.log.Info("adoption done", "live_contacts", len(live), "adopted", adopted, "switch_channels", len(snap.Channels))
+}
+
+// callbackLegID matches a callback's customer leg (dialCallback):
+// cbID-ATTEMPT-MS-c.
+var callbackLegID = regexp.MustCompile(`^cb([0-9]+)-[0-9]+-[0-9]+-c$`)
+
+// callbackLeg returns the callback a customer leg was dialled for.
+func callbackLeg(ch pbx.ChannelID) (int64, bool) {
+	m := callbackLegID.FindStringSubmatch(string(ch))
+	if m == nil {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(m[1], 10, 64)
+	return id, err == nil
+}
+
+// adoptCallback takes over, after a restart, the call of a callback
+// dial whose customer leg the switch still carries. The callback itself
+// was restored in line from Postgres before adoption (server), so:
+//
+//   - customer and agent bridged: the call runs on as any bridged call
+//     (the callback was completed when they were connected);
+//   - a customer-first customer who answered and waits for an agent:
+//     the call holds for the agent again, under the callback's CallID,
+//     so the callback's next offer rings the agent for this customer
+//     instead of dialling them a second time;
+//   - anything else (a customer leg still ringing, an agent-first dial
+//     half made, a callback no longer open): its legs are hung up and
+//     the attempt ends unanswered; the callback, if open, is dialled
+//     again from its place.
+func (m *Manager) adoptCallback(ctx context.Context, ct store.Contact, id int64, snap *pbx.Snapshot) {
+	ch := pbx.ChannelID(ct.ChannelID)
+	info, _ := snap.Channel(ch)
+	queue := acd.QueueID(ct.QueueID.String)
+	svc := Service{Number: ct.ServiceNumber, Queue: queue}
+	c := m.newCall(ch, svc, ct.Caller)
+	c.contact, c.queueID = ct.ID, queue
+	c.legBase = strings.TrimSuffix(string(ch), "-c")
+	c.log = c.log.With("contact", ct.ID, "callback", id)
+	if n, err := m.store.NextTrailSeq(ctx, ct.ID); err == nil {
+		c.trailSeq = n - 1
+	}
+	row, err := m.store.Callback(ctx, id)
+	open := err == nil && (row.Status == string(acd.CallbackPending) || row.Status == string(acd.CallbackOffered))
+	switch {
+	case ct.State == store.ContactBridged:
+		agent := acd.AgentID(ct.AgentID.String)
+		leg := pbx.ChannelID(ct.AgentChannelID.String)
+		if _, up := snap.Channel(leg); up {
+			c.setAgentLeg(leg)
+			c.event(ctx, "adopted", map[string]any{"state": ct.State})
+			if err := m.acd.AdoptCall(ctx, acd.CallID(ch), agent, ct.ID); err != nil {
+				c.log.Error("agent of adopted callback unknown", "err", err)
+			}
+			rec := m.lastRecording(ctx, ct.ID)
+			c.log.Info("adopted bridged callback", "agent", agent)
+			m.spawn(ctx, c, func(ctx context.Context) { c.bridged(ctx, agent, leg, ct.AnsweredAt.Time, true, rec) })
+			return
+		}
+	case ct.State == store.ContactQueued && info.State == pbx.StateUp && open && row.Mode != string(acd.AgentFirst):
+		c.acdID = acd.CallbackCallID(id)
+		c.callback = &acd.CallbackOffer{ID: id, Number: row.Number, Mode: acd.CallbackMode(row.Mode), Attempt: row.Attempts + 1, ContactID: row.ContactID.Int64}
+		m.register(string(c.acdID), c)
+		c.event(ctx, "adopted", map[string]any{"state": ct.State, "callback": id})
+		c.log.Info("adopted callback customer waiting for an agent")
+		if ct.AgentChannelID.Valid {
+			m.hangup(ctx, pbx.ChannelID(ct.AgentChannelID.String)) // the offer died with the old process
+		}
+		queued := ct.QueuedAt.Time
+		m.spawn(ctx, c, func(ctx context.Context) {
+			c.startMOH(ctx)
+			c.holdForAgent(ctx, queued)
+		})
+		return
+	}
+	c.log.Info("callback dial cut by a restart; ending it", "state", ct.State, "callback_open", open)
+	if ct.AgentChannelID.Valid {
+		m.hangup(ctx, pbx.ChannelID(ct.AgentChannelID.String))
+	}
+	m.spawn(ctx, c, func(ctx context.Context) {
+		c.Trail("restart", "callback", "dial cut by a controller restart")
+		c.hangupAndFinish(ctx, store.DispCallbackUnanswered, "system")
+	})
 }
 
 // legID matches the channels hotline originates for a call: agent legs

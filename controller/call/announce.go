@@ -18,6 +18,10 @@ type QueueSettings struct {
 	// {number} standing for the number (see config.QueueCallback.Dial);
 	// empty: the queue takes no callbacks.
 	CallbackDial string
+	// CallbackHoldMax is how long a callback's customer who answered
+	// waits for an agent before being told they will be called again
+	// (0: 2 minutes).
+	CallbackHoldMax time.Duration
 	// Service is the service number callbacks of the queue are made for:
 	// the caller ID the customer sees and the service of their contact.
 	Service string

@@ -309,6 +309,9 @@ func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
 			if c.maxWait(ctx, *x.maxWait, enqueued) {
 				return
 			}
+		case x.holdLimit:
+			c.callbackHoldLimit(ctx)
+			return
 		case x.ev.Kind == pbx.PlaybackFinished && x.ev.Playback == c.holdPlayback:
 			c.holdPlayback = ""
 			c.startMOH(ctx)
@@ -465,7 +468,7 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (acd.AgentID, pbx.ChannelI
 		switch {
 		case x.offer != nil:
 			continue // cannot happen: the agents are reserved for us
-		case x.maxWait != nil:
+		case x.maxWait != nil, x.holdLimit:
 			c.held = append(c.held, x) // for after the offer, if it fails
 			continue
 		case x.overflow != nil:

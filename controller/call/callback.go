@@ -125,6 +125,9 @@ func (c *Call) runCallback(ctx context.Context, o acd.Offer) {
 	}
 	c.contact = id
 	c.log = c.log.With("contact", id)
+	if id != 0 {
+		c.logErr("dial contact", c.m.acd.DialContact(ctx, cb.ID, id))
+	}
 	queue := string(c.queueID)
 	c.save("queued", func(ctx context.Context) error { return c.m.store.MarkQueued(ctx, c.contact, queue, now) })
 	c.event(ctx, "callback", map[string]any{"callback": cb.ID, "attempt": cb.Attempt, "mode": string(cb.Mode),
@@ -184,7 +187,37 @@ func (c *Call) callbackCustomerFirst(ctx context.Context, o acd.Offer, endpoint 
 		c.held = append(c.held, *stop) // the customer hung up
 	}
 	c.held = append(c.held, msg{offer: &o})
+	c.holdForAgent(ctx, queued)
+}
+
+// holdForAgent runs a callback's customer who answered while they wait
+// in line for an agent. If the agent reserved does not answer and no
+// other is free, the customer does not hold for ever: after the queue's
+// callback.hold_max they hear they will be called again.
+func (c *Call) holdForAgent(ctx context.Context, queued time.Time) {
+	limit := c.settings().CallbackHoldMax
+	if limit <= 0 {
+		limit = 2 * time.Minute
+	}
+	t := time.AfterFunc(limit, func() { c.mb.put(msg{holdLimit: true}) })
+	defer t.Stop()
 	c.waitInQueue(ctx, queued)
+}
+
+// callbackHoldLimit ends a callback whose customer waited the hold limit
+// for an agent: the customer hears they will be called again, and the
+// callback counts an attempt (the ACD retries it after the queue's
+// interval).
+func (c *Call) callbackHoldLimit(ctx context.Context) {
+	c.log.Info("no agent took the callback in time; it will be retried", "hold_max", c.settings().CallbackHoldMax)
+	c.logErr("callback result", c.m.acd.CallbackResult(ctx, c.callback.ID, "", acd.OutcomeNoAgent))
+	c.event(ctx, "callback_result", map[string]any{"outcome": string(acd.OutcomeNoAgent)})
+	c.Trail("callback", "result", string(acd.OutcomeNoAgent))
+	c.stopHoldAudio(ctx)
+	if _, _, err := c.prompt(ctx, "callback", []string{PromptCallbackAgain}, false, 0); err != nil {
+		return
+	}
+	c.hangupAndFinish(ctx, store.DispCallbackUnanswered, "system")
 }
 
 // callbackAgentFirst rings the agent, then dials the customer and

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/hotline-cc/hotline/controller/acd"
+	"github.com/hotline-cc/hotline/controller/pbx"
 )
 
 // Nothing a customer typed reaches a dial string unchecked.
@@ -58,5 +59,17 @@ func TestTransferEndpoint(t *testing.T) {
 	}
 	if _, err := (TransferSettings{}).endpoint("95598"); err == nil || err.Error() != "no transfer.dial is configured" {
 		t.Errorf("no dial: %v", err)
+	}
+}
+
+// A restart tells a callback's customer leg from any other channel by
+// its ID (dialCallback names it).
+func TestCallbackLeg(t *testing.T) {
+	for ch, want := range map[string]int64{"cb42-1-1795457285123-c": 42, "cb7-3-1-c": 7,
+		"cb42-1-1795457285123-a1": 0, "1795457285.123": 0, "xcb42-1-1-c": 0, "cb-1-1-c": 0} {
+		id, ok := callbackLeg(pbx.ChannelID(ch))
+		if id != want || ok != (want != 0) {
+			t.Errorf("callbackLeg(%q) = %d, %v; want %d", ch, id, ok, want)
+		}
 	}
 }

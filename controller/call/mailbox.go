@@ -16,6 +16,9 @@ type msg struct {
 	offer    *acd.Offer
 	maxWait  *acd.MaxWaitNotice
 	overflow *acd.OverflowNotice
+	// holdLimit: a callback's customer has waited the queue's
+	// callback.hold_max for an agent.
+	holdLimit bool
 	// unnoticed marks a hang-up found by reconciliation: it happened at
 	// some time after since (zero: unknown), unheard by hotline.
 	unnoticed bool

@@ -21,6 +21,7 @@ const (
 	PromptCallbackConfirm = "sound:hotline/callback-confirm"
 	PromptCallbackThanks  = "sound:hotline/callback-thanks"
 	PromptCallbackIntro   = "sound:hotline/callback-intro"
+	PromptCallbackAgain   = "sound:hotline/callback-again"
 	PromptQueueVoicemail  = "sound:hotline/queue-vm-prompt"
 	PromptQueueVMThanks   = "sound:hotline/queue-vm-thanks"
 	PromptQueueReleased   = "sound:hotline/queue-released"

@@ -202,6 +202,11 @@ type QueueCallback struct {
 	// "PJSIP/{number}@pstn" (Asterisk) or "sofia/external/{number}@carrier"
 	// (FreeSWITCH). Empty: the queue takes no callbacks.
 	Dial string `yaml:"dial"`
+	// HoldMax is how long a customer-first callback's customer, who has
+	// answered, waits for an agent (the one reserved did not answer and
+	// no other is free) before hearing that they will be called again
+	// (2m). The callback then counts an attempt and is retried.
+	HoldMax time.Duration `yaml:"hold_max"`
 }
 
 // Service is one service number entering the platform.

@@ -62,6 +62,7 @@ const (
 	DefaultCallbackInterval   = 5 * time.Minute
 	DefaultCallbackDial       = 2 * time.Minute
 	DefaultTransferRing       = 30 * time.Second
+	DefaultCallbackHoldMax    = 2 * time.Minute
 	// Weighted-skill-idle defaults.
 	DefaultSkillWeight = 1.0
 	DefaultIdleWeight  = 1.0
@@ -136,6 +137,9 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 		}
 		if !idx.has(p + ".callback.dial_timeout") {
 			q.Callback.DialTimeout = DefaultCallbackDial
+		}
+		if !idx.has(p + ".callback.hold_max") {
+			q.Callback.HoldMax = DefaultCallbackHoldMax
 		}
 		if !idx.has(p + ".initial_aht") {
 			q.InitialAHT = DefaultInitialAHT

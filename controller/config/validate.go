@@ -264,6 +264,7 @@ func (c *Config) Validate() error {
 		}
 		timer(add, p+".callback.interval", q.Callback.Interval, true)
 		timer(add, p+".callback.dial_timeout", q.Callback.DialTimeout, true)
+		timer(add, p+".callback.hold_max", q.Callback.HoldMax, true)
 		if d := q.Callback.Dial; d != "" {
 			if msg := checkDial(d, fs); msg != "" {
 				add(p+".callback.dial", "%q %s", d, msg)

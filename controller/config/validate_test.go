@@ -156,7 +156,7 @@ queues:
       after: 0s
       action: hangup
       prompt: "sound:../etc/passwd"
-    callback: {attempts: 50, interval: -1s}
+    callback: {attempts: 50, interval: -1s, hold_max: -2m}
 `, []string{
 			`hotline.yaml:6: queues[0].overflow[0].min_level: 11 is not a level from 1 to 10`,
 			`hotline.yaml:7: queues[0].overflow[1].after: 30s must be later than the step before (30s)`,
@@ -170,6 +170,7 @@ queues:
 			`hotline.yaml:17: queues[0].max_wait.prompt: "sound:../etc/passwd" is not sound:NAME or recording:NAME (letters, digits, / . _ -)`,
 			`hotline.yaml:18: queues[0].callback.attempts: 50 is not from 1 to 20`,
 			`hotline.yaml:18: queues[0].callback.interval: -1s must be positive`,
+			`hotline.yaml:18: queues[0].callback.hold_max: -2m0s must be positive`,
 		}},
 		{"callback dial and announcements", `database: {url: postgres://h/db}
 queues:

@@ -481,3 +481,49 @@ func TestCallbackRetriesAfterBusyAndCompletes(t *testing.T) {
 		t.Fatalf("customer's phone: %s, want one call refused busy, then one answered that it ended", res.Summary())
 	}
 }
+
+// A customer-first callback's customer who answered is not held for
+// ever when the agent reserved does not answer and no other is free:
+// after the queue's callback.hold_max they hear they will be called
+// again and are hung up, and the callback counts the attempt. The
+// agent's missed offer is filed under the dial's own contact.
+func TestCallbackCustomerIsNotHeldForEver(t *testing.T) {
+	e := start(t, acdOpts(1, func(c *config.Config) {
+		c.Queues[0].RingTimeout = 3 * time.Second
+		c.Queues[0].Callback = config.QueueCallback{Attempts: 3, Interval: time.Minute, DialTimeout: time.Minute,
+			Dial: "PJSIP/{number}@pstn", HoldMax: 12 * time.Second}
+	}))
+	const number = "13800000033"
+	customer := e.customerPhone(map[string]string{"ring_ms": "300", "hangup_ms": "60000"})
+	e.phone(1, "agent-uas-noanswer.xml", nil)
+	e.ready("1001")
+	st, err := e.client.RequestCallback(e.ctx, api.CallbackRequest{Queue: "general", Number: number, Mode: "customer-first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := e.callbackRow(st.ID, "scheduled")
+	if sched.Attempts != 1 || sched.Outcome != "no-agent" {
+		t.Fatalf("callback %+v, want scheduled after one attempt no agent took", sched)
+	}
+	c := e.callbackContact(number, st.ID)
+	if c.Disposition.String != store.DispCallbackUnanswered || c.HangupBy.String != "system" {
+		t.Fatalf("callback contact %+v, want callback_unanswered, hung up by hotline", c)
+	}
+	if held := c.EndedAt.Time.Sub(c.QueuedAt.Time); held < 12*time.Second || held > 30*time.Second {
+		t.Fatalf("customer held %s, want the 12 s hold_max plus the goodbye", held)
+	}
+	if tr := e.trail(c.ID); !has(tr, "callback/prompt/sound:hotline/callback-again") {
+		t.Fatalf("trail:\n%s", strings.Join(tr, "\n"))
+	}
+	var missed []int64
+	if err := e.db.SelectContext(e.ctx, &missed, `SELECT contact_id FROM agent_state_history WHERE agent_id = '1001' AND state = 'NOT_READY' AND reason = 'no answer'`); err != nil {
+		t.Fatal(err)
+	}
+	if len(missed) != 1 || missed[0] != c.ID {
+		t.Fatalf("agent's missed offer filed under contacts %v, want the dial's contact %d", missed, c.ID)
+	}
+	res, _ := customer.Stop(2 * time.Second)
+	if res.Events["answered"] != 1 || res.Events["far-bye"] != 1 {
+		t.Fatalf("customer's phone: %s, want one answered call that hotline ended", res.Summary())
+	}
+}

@@ -37,7 +37,11 @@ func writeConfig(t *testing.T, cfg *config.Config) string {
 		cfg.Asterisk.URL, cfg.Asterisk.Username, cfg.Asterisk.App, cfg.API.Listen, cfg.Recording.Dir)
 	fmt.Fprintf(&b, "ivr: {scripts_dir: %q, no_input_timeout: %s, max_invalid: %d}\nqueues:\n", cfg.IVR.ScriptsDir, cfg.IVR.NoInputTimeout, cfg.IVR.MaxInvalid)
 	for _, q := range cfg.Queues {
-		fmt.Fprintf(&b, "  - {id: %s, strategy: %s, ring_timeout: %s, wrap_up: %s}\n", q.ID, q.Strategy, q.RingTimeout, q.WrapUp)
+		cb := ""
+		if q.Callback.Dial != "" {
+			cb = fmt.Sprintf(", callback: {dial: %q, attempts: %d, interval: %s}", q.Callback.Dial, q.Callback.Attempts, q.Callback.Interval)
+		}
+		fmt.Fprintf(&b, "  - {id: %s, strategy: %s, ring_timeout: %s, wrap_up: %s%s}\n", q.ID, q.Strategy, q.RingTimeout, q.WrapUp, cb)
 	}
 	b.WriteString("services:\n")
 	for _, s := range cfg.Services {
@@ -180,5 +184,67 @@ func waitState(t *testing.T, e *env, n int, state string) {
 			t.Fatalf("%d contacts %s, want %d", got, state, n)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRestartAdoptsACallbackCustomerOnHold: a customer-first callback's
+// customer has answered and waits for an agent (the one reserved did not
+// answer) when the controller is killed. The new controller takes the
+// customer over where they are: when an agent is free it rings the agent
+// for this customer instead of dialling the customer a second time.
+func TestRestartAdoptsACallbackCustomerOnHold(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	clearSwitch(t, ctx)
+	dbURL, st := openDB(t, ctx)
+	cfg := testConfig(t, dbURL, options{agents: 1, ringTimeout: 3 * time.Second, wrapUp: time.Second, noInput: 30 * time.Second})
+	cfg.Queues[0].Callback = config.QueueCallback{Attempts: 2, Interval: time.Minute, DialTimeout: time.Minute, Dial: "PJSIP/{number}@pstn"}
+	cfgPath := writeConfig(t, cfg)
+	first := serveProcess(t, cfgPath, dbURL, cfg.Asterisk.Password)
+	e := &env{t: t, ctx: ctx, cfg: cfg, st: st, db: st.DB, client: api.NewClient(cfg.API.Listen, "")}
+	e.waitAPI()
+	const number = "13900000031"
+	// The customer answers at once and stays on the line for 30 s.
+	customer := e.customerPhone(map[string]string{"ring_ms": "300", "hangup_ms": "30000"})
+	deaf := e.phone(1, "agent-uas-noanswer.xml", nil)
+	e.ready("1001")
+	req, err := e.client.RequestCallback(ctx, api.CallbackRequest{Queue: "general", Number: number, Mode: "customer-first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The customer answered; the agent let it ring out and is NOT_READY.
+	e.waitAgent("1001", "NOT_READY")
+	waitState(t, e, 1, store.ContactQueued)
+
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	_, _ = deaf.Stop(2 * time.Second)
+	serveProcess(t, cfgPath, dbURL, cfg.Asterisk.Password)
+	e.waitAPI()
+	e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "500"})
+	if err := e.client.Ready(ctx, "1001"); err != nil { // still logged in, NOT_READY
+		t.Fatal(err)
+	}
+
+	done := e.callbackRow(req.ID, "completed", "failed", "cancelled")
+	if done.Status != "completed" || done.Agent.String != "1001" {
+		t.Fatalf("callback %+v, want completed by 1001", done)
+	}
+	cb := e.callbackContact(number, req.ID)
+	if cb.Disposition.String != store.DispAnswered || cb.AgentID.String != "1001" || cb.HangupBy.String != "caller" {
+		t.Fatalf("callback contact %+v, want answered by 1001 and ended by the customer", cb)
+	}
+	if kinds := e.eventKinds(cb.ID); !strings.Contains(strings.Join(kinds, ","), "adopted") {
+		t.Fatalf("callback contact log %v: want it adopted", kinds)
+	}
+	var n int
+	if err := e.db.GetContext(ctx, &n, `SELECT count(*) FROM contacts WHERE caller = $1`, number); err != nil || n != 1 {
+		t.Fatalf("%d contacts for the customer (%v), want 1: the customer was not dialled again", n, err)
+	}
+	res, _ := customer.Stop(2 * time.Second)
+	if res.Events["answered"] != 1 {
+		t.Fatalf("customer's phone: %s, want exactly one call", res.Summary())
 	}
 }

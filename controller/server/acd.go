@@ -52,7 +52,7 @@ func queueConfigs(cfg *config.Config) ([]acd.QueueConfig, error) {
 func queueSettings(cfg *config.Config) map[acd.QueueID]call.QueueSettings {
 	out := map[acd.QueueID]call.QueueSettings{}
 	for _, q := range cfg.Queues {
-		qs := call.QueueSettings{AnnounceEvery: q.AnnounceEvery, CallbackDial: q.Callback.Dial}
+		qs := call.QueueSettings{AnnounceEvery: q.AnnounceEvery, CallbackDial: q.Callback.Dial, CallbackHoldMax: q.Callback.HoldMax}
 		for _, s := range cfg.Services {
 			if s.Queue == q.ID {
 				qs.Service = s.Number

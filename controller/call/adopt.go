@@ -53,7 +53,9 @@ func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
 			m.closeStale(ctx, ct)
 			continue
 		}
-		if id, ok := callbackLeg(ch); ok {
+		if id, ok := callbackLeg(ch); ok && ct.State != store.ContactBridged {
+			// (A bridged callback runs on as any bridged call below: the
+			// callback was completed when the two were connected.)
 			m.adoptCallback(ctx, ct, id, snap)
 			adopted++
 			continue
@@ -158,11 +160,10 @@ func callbackLeg(ch pbx.ChannelID) (int64, bool) {
 }
 
 // adoptCallback takes over, after a restart, the call of a callback
-// dial whose customer leg the switch still carries. The callback itself
-// was restored in line from Postgres before adoption (server), so:
+// dial whose customer leg the switch still carries and who is not yet
+// talking to an agent. The callback itself was restored in line from
+// Postgres before adoption (server), so:
 //
-//   - customer and agent bridged: the call runs on as any bridged call
-//     (the callback was completed when they were connected);
 //   - a customer-first customer who answered and waits for an agent:
 //     the call holds for the agent again, under the callback's CallID,
 //     so the callback's next offer rings the agent for this customer
@@ -185,22 +186,7 @@ func (m *Manager) adoptCallback(ctx context.Context, ct store.Contact, id int64,
 	}
 	row, err := m.store.Callback(ctx, id)
 	open := err == nil && (row.Status == string(acd.CallbackPending) || row.Status == string(acd.CallbackOffered))
-	switch {
-	case ct.State == store.ContactBridged:
-		agent := acd.AgentID(ct.AgentID.String)
-		leg := pbx.ChannelID(ct.AgentChannelID.String)
-		if _, up := snap.Channel(leg); up {
-			c.setAgentLeg(leg)
-			c.event(ctx, "adopted", map[string]any{"state": ct.State})
-			if err := m.acd.AdoptCall(ctx, acd.CallID(ch), agent, ct.ID); err != nil {
-				c.log.Error("agent of adopted callback unknown", "err", err)
-			}
-			rec := m.lastRecording(ctx, ct.ID)
-			c.log.Info("adopted bridged callback", "agent", agent)
-			m.spawn(ctx, c, func(ctx context.Context) { c.bridged(ctx, agent, leg, ct.AnsweredAt.Time, true, rec) })
-			return
-		}
-	case ct.State == store.ContactQueued && info.State == pbx.StateUp && open && row.Mode != string(acd.AgentFirst):
+	if ct.State == store.ContactQueued && info.State == pbx.StateUp && open && row.Mode != string(acd.AgentFirst) {
 		c.acdID = acd.CallbackCallID(id)
 		c.callback = &acd.CallbackOffer{ID: id, Number: row.Number, Mode: acd.CallbackMode(row.Mode), Attempt: row.Attempts + 1, ContactID: row.ContactID.Int64}
 		m.register(string(c.acdID), c)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/controller/config"
-	"github.com/hotline-cc/hotline/controller/internal/sipp"
 	"github.com/hotline-cc/hotline/controller/store"
 )
 
@@ -53,22 +52,6 @@ nodes:
 	return dir
 }
 
-// dial places one call from the trunk to a service number and waits for
-// SIPp to finish it.
-func (e *env) dial(service string, row []string) sipp.Result {
-	e.t.Helper()
-	p, err := sipp.Start(e.ctx, sipp.Options{Scenario: "caller-uac.xml", Target: "127.0.0.1:5060", Service: service,
-		CSV: [][]string{row}, Calls: 1, Rate: 1, Timeout: 2 * time.Minute, TimeoutIsError: true})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	r, err := p.Wait()
-	if err != nil {
-		e.t.Fatalf("sipp: %v", err)
-	}
-	return r
-}
-
 // An IVR transfer to an outside number: hotline dials it on the trunk
 // and bridges the caller to whoever answers; the call ends when the far
 // end hangs up. A transfer to a number outside transfer.allow is not
@@ -86,7 +69,7 @@ func TestTransferToAnOutsideNumber(t *testing.T) {
 	e := start(t, o)
 	// The outside number answers after 1 s and hangs up 4 s later.
 	far := e.customerPhone(map[string]string{"ring_ms": "1000", "hangup_ms": "4000"})
-	if r := e.dial("10086", []string{"13800000041", "", "0", "", "0", "", "0", "0"}); r.Failed != 0 {
+	if r := e.callTo("10086", []string{"13800000041", "", "0", "", "0", "", "0", "0"}); r.Failed != 0 {
 		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
 	}
 	ct := e.contact("13800000041")
@@ -121,7 +104,7 @@ func TestTransferToAnOutsideNumber(t *testing.T) {
 	// Not allowed: never dialled, the caller goes to an agent.
 	e.phone(1, "agent-uas-hangup.xml", map[string]string{"ring_ms": "500", "hangup_ms": "2000"})
 	e.ready("1001")
-	if r := e.dial("10087", []string{"13800000042", "", "0", "", "0", "", "0", "0"}); r.Failed != 0 {
+	if r := e.callTo("10087", []string{"13800000042", "", "0", "", "0", "", "0", "0"}); r.Failed != 0 {
 		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
 	}
 	ct = e.contact("13800000042")

@@ -11,6 +11,7 @@ import (
 	"github.com/hotline-cc/hotline/controller/api"
 	"github.com/hotline-cc/hotline/controller/config"
 	"github.com/hotline-cc/hotline/controller/pbx/esl/esltest"
+	"github.com/hotline-cc/hotline/controller/recording"
 	"github.com/hotline-cc/hotline/controller/server"
 	"github.com/hotline-cc/hotline/controller/store"
 )
@@ -201,5 +202,38 @@ func TestFreeSWITCHCallerHangsUpWhileQueued(t *testing.T) {
 	c := e.contact("13800000005")
 	if c.Disposition.String != store.DispAbandonedQueue || c.HangupBy.String != "caller" || !c.QueuedAt.Valid || c.AnsweredAt.Valid {
 		t.Fatalf("contact %+v, want abandoned in queue by the caller", c)
+	}
+}
+
+// A caller leaves a fault message over FreeSWITCH: 3 in the main menu,
+// 2 in the fault menu, then talks after the beep and ends the message
+// with #. The message is recorded (uuid_record, stopped by hotline when
+// # comes), the flow goes on to its thanks and goodbye, and the contact
+// references the file.
+func TestFreeSWITCHFaultMessageIsRecorded(t *testing.T) {
+	e := startFS(t, fsFast, nil)
+	const talk = 3 * time.Second
+	e.call(esltest.CallSpec{Caller: "13800000006", Keys: []string{"3", "2", "#"},
+		KeyPrompts: []string{"main-options", "fault-menu", "tone_stream://"},
+		KeyDelays:  []time.Duration{fsFileDuration / 2, fsFileDuration / 2, talk}})
+	c := e.contact("13800000006")
+	trail := e.trail(c.ID)
+	if c.Disposition.String != store.DispContained || c.HangupBy.String != "system" || !c.Voicemail.Valid {
+		t.Fatalf("contact %+v, want contained, released by the system, with the message referenced; trail:\n%s", c, strings.Join(trail, "\n"))
+	}
+	w, err := recording.ReadWAV(c.Voicemail.String)
+	if err != nil {
+		t.Fatalf("voice message: %v", err)
+	}
+	// From the beep to the # (the beep plays as the recording starts).
+	if w.Seconds < talk.Seconds()-0.5 || w.Seconds > talk.Seconds()+2 {
+		t.Fatalf("voice message holds %.2f s, want about the %s talked before #", w.Seconds, talk)
+	}
+	for _, want := range []string{"fault.fault_menu/key/2", "fault.message/prompt/sound:hotline/vm-prompt",
+		"fault.message/record/message " + c.Voicemail.String, "fault.message_done/prompt/sound:hotline/vm-thanks",
+		"goodbye/end/contained"} {
+		if !has(trail, want) {
+			t.Errorf("trail lacks %q:\n%s", want, strings.Join(trail, "\n"))
+		}
 	}
 }

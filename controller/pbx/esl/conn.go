@@ -29,13 +29,17 @@ type ReplyError struct{ Text string }
 
 func (e *ReplyError) Error() string { return "esl: FreeSWITCH replied " + e.Text }
 
-// Is makes a missing channel, session or user match pbx.ErrNotFound.
+// Is makes a missing channel, session, user or recording match
+// pbx.ErrNotFound. uuid_record's stop, mask and unmask fail only when
+// the channel has no recording of that file (switch_ivr_async.c): it
+// has ended.
 func (e *ReplyError) Is(target error) bool {
 	if target != pbx.ErrNotFound {
 		return false
 	}
 	t := strings.ToLower(e.Text)
-	for _, s := range []string{"invalid session id", "no such channel", "cannot locate session", "invalid uuid", "not found"} {
+	for _, s := range []string{"invalid session id", "no such channel", "cannot locate session", "invalid uuid", "not found",
+		"cannot stop record session", "cannot mask recording session", "cannot unmask recording session"} {
 		if strings.Contains(t, s) {
 			return true
 		}

@@ -37,5 +37,11 @@
 // FreeSWITCH has no bridge objects. A pbx bridge is kept by the driver
 // (members, recordings) and realised with uuid_bridge between its first
 // two members; a recording of the bridge is uuid_record on its first
-// member, which hears both parties. See docs/freeswitch.md.
+// member, which hears both parties. A voice message (RecordChannel) is
+// uuid_record on the caller's channel beside a beep; uuid_record has no
+// terminator key, so the driver stops it when the caller presses one.
+// PauseRecording masks a recording (silence that keeps its timing).
+// CHANNEL_HOLD and CHANNEL_UNHOLD become ChannelHold and ChannelUnhold
+// when the phone raised them, not hotline's own uuid_hold. See
+// docs/freeswitch.md.
 package esl

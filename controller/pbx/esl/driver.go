@@ -73,16 +73,23 @@ type Driver struct {
 	seq     uint64
 	started map[pbx.ChannelID]bool
 	ringing map[pbx.ChannelID]bool
+	held    map[pbx.ChannelID]bool // put on hold by its phone (mapHold)
+
+	bg sync.WaitGroup // commands the driver sends of its own accord (stopOnKey)
 
 	// testDropTimedOutWaiter is passed to every Conn (see Conn); only
 	// tests set it.
 	testDropTimedOutWaiter bool
 }
 
+// recording is a recording hotline started, until its RECORD_STOP.
 type recording struct {
-	bridge  pbx.BridgeID
-	channel pbx.ChannelID
-	format  string
+	bridge    pbx.BridgeID  // RecordBridge: the bridge; RecordChannel: ""
+	channel   pbx.ChannelID // the channel uuid_record runs on
+	format    string
+	terminate string // RecordChannel.TerminateOn
+	live      bool   // its RECORD_START has come
+	stopping  bool   // the driver has asked for the stop (stopOnKey)
 }
 
 var _ pbx.Driver = (*Driver)(nil)
@@ -125,7 +132,7 @@ func New(cfg Config) (*Driver, error) {
 		playbacks: map[pbx.PlaybackID]pbx.ChannelID{}, bridges: map[pbx.BridgeID][]pbx.ChannelID{},
 		chBridge: map[pbx.ChannelID]pbx.BridgeID{}, recs: map[pbx.RecordingName]recording{},
 		calls:   map[pbx.ChannelID]*Conn{},
-		started: map[pbx.ChannelID]bool{}, ringing: map[pbx.ChannelID]bool{},
+		started: map[pbx.ChannelID]bool{}, ringing: map[pbx.ChannelID]bool{}, held: map[pbx.ChannelID]bool{},
 	}, nil
 }
 
@@ -151,6 +158,9 @@ func (d *Driver) Run(ctx context.Context) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return errors.New("esl: Run called twice")
 	}
+	// Last: every connection is closed by then, so the driver's own
+	// commands have their answer or ErrClosed.
+	defer d.bg.Wait()
 	defer close(d.events)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -212,13 +222,14 @@ func (d *Driver) session(ctx context.Context, c *Conn) error {
 	}
 	if err == nil {
 		var snap pbx.Snapshot
-		snap, err = d.snapshotOn(sctx, c)
+		var held []pbx.ChannelID
+		snap, held, err = d.snapshotOn(sctx, c)
 		if err == nil {
 			cancel()
 			// Commands work from the moment Resynced is delivered: whoever
 			// reads it may act on the snapshot at once.
 			d.conn.Store(c)
-			if err := d.resynced(ctx, snap); err != nil {
+			if err := d.resynced(ctx, snap, held); err != nil {
 				d.conn.Store(nil)
 				return err
 			}
@@ -272,15 +283,20 @@ func (d *Driver) linkDown(ctx context.Context, err error) error {
 }
 
 // resynced resets the per-channel state from snap and delivers Resynced.
-func (d *Driver) resynced(ctx context.Context, snap pbx.Snapshot) error {
+// held are the channels on hold now (callstate HELD).
+func (d *Driver) resynced(ctx context.Context, snap pbx.Snapshot, held []pbx.ChannelID) error {
 	d.dmu.Lock()
 	defer d.dmu.Unlock()
 	clear(d.started)
 	clear(d.ringing)
+	clear(d.held)
 	for _, ch := range snap.Channels {
 		if ch.InApp {
 			d.started[ch.ID] = true
 		}
+	}
+	for _, ch := range held {
+		d.held[ch] = true
 	}
 	d.mu.Lock()
 	for ch := range d.calls {
@@ -352,7 +368,7 @@ func (d *Driver) deliver(ctx context.Context, ev pbx.Event) error {
 // Do implements pbx.Driver. Errors wrap pbx.ErrInvalid (not sent),
 // pbx.ErrNotFound (FreeSWITCH or the driver does not know the channel,
 // playback, bridge or recording) or pbx.ErrNotConnected.
-func (d *Driver) Do(ctx context.Context, cmd pbx.Command) error {
+func (d *Driver) Do(ctx context.Context, cmd pbx.Command) (err error) {
 	if cmd == nil {
 		return fmt.Errorf("%w: nil command", pbx.ErrInvalid)
 	}
@@ -363,6 +379,11 @@ func (d *Driver) Do(ctx context.Context, cmd pbx.Command) error {
 	if err != nil {
 		return fmt.Errorf("esl: %T: %w", cmd, err)
 	}
+	defer func() {
+		if err != nil {
+			d.rollback(cmd)
+		}
+	}()
 	c := d.conn.Load()
 	if sc := d.callConn(cmd); sc != nil {
 		c, env.Outbound = sc, true
@@ -387,11 +408,28 @@ func (d *Driver) Do(ctx context.Context, cmd pbx.Command) error {
 			if _, ok := cmd.(pbx.DestroyBridge); ok && errors.Is(err, pbx.ErrNotFound) {
 				break // its channels are gone already
 			}
+			if alreadySo(cmd, err) {
+				break
+			}
 			return fmt.Errorf("esl: %T: %w", cmd, err)
 		}
 	}
 	d.commit(cmd)
 	return nil
+}
+
+// alreadySo reports whether err is uuid_hold's "-ERR Operation failed"
+// for Hold or Unhold. switch_ivr_hold fails only when the call is held
+// already, switch_ivr_unhold only when it is not held (switch_ivr.c,
+// callstate HELD): the channel is in the state asked for, which is what
+// a repeated hold or unhold leaves on Asterisk too.
+func alreadySo(cmd pbx.Command, err error) bool {
+	switch cmd.(type) {
+	case pbx.Hold, pbx.Unhold:
+		var re *ReplyError
+		return errors.As(err, &re) && re.Text == "-ERR Operation failed"
+	}
+	return false
 }
 
 // callConn returns the outbound socket of the channel a sendmsg command
@@ -462,14 +500,47 @@ func (d *Driver) prepare(cmd pbx.Command) (renderEnv, error) {
 		if rb, ok := c.(pbx.RecordBridge); ok && len(m) > 0 {
 			d.recs[rb.Name] = recording{bridge: br, channel: m[0], format: rb.Format}
 		}
-	case pbx.StopRecording:
-		r, ok := d.recs[c.Name]
+	case pbx.RecordChannel:
+		if _, ok := d.recs[c.Name]; ok {
+			return env, fmt.Errorf("%w: recording %s is running already", pbx.ErrInvalid, c.Name)
+		}
+		d.recs[c.Name] = recording{channel: c.Channel, format: c.Format, terminate: c.TerminateOn}
+	case pbx.StopRecording, pbx.PauseRecording, pbx.ResumeRecording:
+		var name pbx.RecordingName
+		switch c := c.(type) {
+		case pbx.StopRecording:
+			name = c.Name
+		case pbx.PauseRecording:
+			name = c.Name
+		case pbx.ResumeRecording:
+			name = c.Name
+		}
+		r, ok := d.recs[name]
 		if !ok {
-			return env, fmt.Errorf("%w: recording %s", pbx.ErrNotFound, c.Name)
+			return env, fmt.Errorf("%w: recording %s", pbx.ErrNotFound, name)
 		}
 		env.Channel, env.Format = r.channel, r.format
 	}
 	return env, nil
+}
+
+// rollback undoes what prepare recorded for a command that failed: a
+// recording that never started has no RECORD_STOP to end it.
+func (d *Driver) rollback(cmd pbx.Command) {
+	var name pbx.RecordingName
+	switch c := cmd.(type) {
+	case pbx.RecordChannel:
+		name = c.Name
+	case pbx.RecordBridge:
+		name = c.Name
+	default:
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if r, ok := d.recs[name]; ok && !r.live {
+		delete(d.recs, name)
+	}
 }
 
 // commit applies a command's effect on driver state once it succeeded.
@@ -516,7 +587,8 @@ func (d *Driver) Snapshot(ctx context.Context) (pbx.Snapshot, error) {
 		ctx, cancel = context.WithTimeout(ctx, commandTimeout)
 		defer cancel()
 	}
-	return d.snapshotOn(ctx, c)
+	snap, _, err := d.snapshotOn(ctx, c)
+	return snap, err
 }
 
 // showRows is the shape of "show ... as json" (mod_commands.c): every
@@ -526,15 +598,16 @@ type showRows struct {
 	Rows     []map[string]string `json:"rows"`
 }
 
-func (d *Driver) snapshotOn(ctx context.Context, c *Conn) (pbx.Snapshot, error) {
+// snapshotOn lists what is live over c, and which channels are on hold.
+func (d *Driver) snapshotOn(ctx context.Context, c *Conn) (pbx.Snapshot, []pbx.ChannelID, error) {
 	var snap pbx.Snapshot
 	chans, err := showJSON(ctx, c, "show channels as json")
 	if err != nil {
-		return snap, err
+		return snap, nil, err
 	}
 	bridged, err := showJSON(ctx, c, "show bridged_calls as json")
 	if err != nil {
-		return snap, err
+		return snap, nil, err
 	}
 	inBridge := map[string]bool{}
 	d.mu.Lock()
@@ -553,7 +626,11 @@ func (d *Driver) snapshotOn(ctx context.Context, c *Conn) (pbx.Snapshot, error) 
 		snap.Bridges = append(snap.Bridges, pbx.BridgeInfo{ID: br, Channels: []pbx.ChannelID{pbx.ChannelID(a), pbx.ChannelID(b)}})
 	}
 	d.mu.Unlock()
+	var held []pbx.ChannelID
 	for _, r := range chans {
+		if r["callstate"] == "HELD" {
+			held = append(held, pbx.ChannelID(r["uuid"]))
+		}
 		ci := pbx.ChannelInfo{ID: pbx.ChannelID(r["uuid"]), Name: r["name"], Caller: r["cid_num"], Dialed: r["dest"],
 			State: callState(r["callstate"]), InApp: r["application"] == "park" || inBridge[r["uuid"]] ||
 				d.cfg.OutboundListen != "" && r["application"] == "socket"}
@@ -562,7 +639,7 @@ func (d *Driver) snapshotOn(ctx context.Context, c *Conn) (pbx.Snapshot, error) 
 		}
 		snap.Channels = append(snap.Channels, ci)
 	}
-	return snap, nil
+	return snap, held, nil
 }
 
 func showJSON(ctx context.Context, c *Conn, cmd string) ([]map[string]string, error) {
@@ -578,9 +655,10 @@ func showJSON(ctx context.Context, c *Conn, cmd string) ([]map[string]string, er
 }
 
 // callState maps a channel's callstate (switch_channel_callstate2str).
+// A call taken off hold is UNHELD, not ACTIVE (switch_channel.c).
 func callState(s string) pbx.ChannelState {
 	switch s {
-	case "ACTIVE", "HELD":
+	case "ACTIVE", "HELD", "UNHELD":
 		return pbx.StateUp
 	case "RINGING", "EARLY", "RING_WAIT":
 		return pbx.StateRinging

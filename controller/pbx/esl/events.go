@@ -1,6 +1,8 @@
 package esl
 
 import (
+	"context"
+	"errors"
 	"path"
 	"strconv"
 	"strings"
@@ -54,6 +56,7 @@ func (d *Driver) mapEvent(ev *Event) []pbx.Event {
 	case "CHANNEL_HANGUP_COMPLETE":
 		delete(d.started, ch)
 		delete(d.ringing, ch)
+		delete(d.held, ch)
 		d.forgetChannel(ch)
 		name := ev.Get("Hangup-Cause")
 		base.CauseText = name
@@ -70,6 +73,7 @@ func (d *Driver) mapEvent(ev *Event) []pbx.Event {
 			return nil
 		}
 		base.Digit = strings.ToUpper(base.Digit)
+		d.stopOnKey(ch, base.Digit)
 		return with(pbx.DTMF)
 	case "PLAYBACK_START", "PLAYBACK_STOP":
 		id := pbx.PlaybackID(ev.Get("playback_id"))
@@ -95,6 +99,9 @@ func (d *Driver) mapEvent(ev *Event) []pbx.Event {
 		r, ok := d.recs[name]
 		if ev.Name() == "RECORD_STOP" {
 			delete(d.recs, name)
+		} else if ok {
+			r.live = true
+			d.recs[name] = r
 		}
 		d.mu.Unlock()
 		if ok {
@@ -103,7 +110,19 @@ func (d *Driver) mapEvent(ev *Event) []pbx.Event {
 		if ev.Name() == "RECORD_START" {
 			return with(pbx.RecordingStarted)
 		}
+		// Record-Completion-Cause (switch_ivr_async.c): success-maxtime
+		// (stopped, or at its limit), success-silence and
+		// no-input-timeout (silence, or the channel hung up) leave the
+		// file; empty-file and input-too-short remove it, uri-failure is
+		// a file that could not be written.
+		switch cause := ev.Get("Record-Completion-Cause"); cause {
+		case "empty-file", "input-too-short", "uri-failure":
+			base.CauseText = cause
+			return with(pbx.RecordingFailed)
+		}
 		return with(pbx.RecordingFinished)
+	case "CHANNEL_HOLD", "CHANNEL_UNHOLD":
+		return d.mapHold(ev, base)
 	case "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE":
 		a := pbx.ChannelID(ev.Get("Bridge-A-Unique-ID"))
 		b := pbx.ChannelID(ev.Get("Bridge-B-Unique-ID"))
@@ -133,6 +152,75 @@ func (d *Driver) mapEvent(ev *Event) []pbx.Event {
 		}
 	}
 	return nil
+}
+
+// holdFunction is the function that raises CHANNEL_HOLD and
+// CHANNEL_UNHOLD when a channel's far end puts the call on hold or takes
+// it off: the endpoint's media negotiation (a re-INVITE whose SDP says
+// sendonly or inactive, then sendrecv) calls switch_channel_mark_hold
+// (switch_core_media.c, switch_channel.c), as does a hang-up while held.
+// uuid_hold runs switch_ivr_hold and switch_ivr_unhold (switch_ivr.c),
+// which raise the same events from themselves: that is hotline's own
+// Hold (or another controller's), and like ARI's hold, which raises no
+// ChannelHold, it is not reported.
+const holdFunction = "switch_channel_mark_hold"
+
+// mapHold maps CHANNEL_HOLD and CHANNEL_UNHOLD. ChannelHold is the
+// phone's hold (Event-Calling-Function, see holdFunction); ChannelUnhold
+// follows only a ChannelHold, whoever ends the hold, so the two always
+// pair up. A channel held when the driver resynced counts as held by its
+// phone. Call with d.dmu held.
+func (d *Driver) mapHold(ev *Event, base pbx.Event) []pbx.Event {
+	ch := base.Channel
+	if ch == "" {
+		return nil
+	}
+	if ev.Name() == "CHANNEL_HOLD" {
+		if d.held[ch] || ev.Get("Event-Calling-Function") != holdFunction {
+			return nil
+		}
+		d.held[ch] = true
+		base.Kind = pbx.ChannelHold
+		return []pbx.Event{base}
+	}
+	if !d.held[ch] {
+		return nil
+	}
+	delete(d.held, ch)
+	base.Kind = pbx.ChannelUnhold
+	return []pbx.Event{base}
+}
+
+// stopOnKey stops the live channel recordings of ch that end on key
+// (RecordChannel.TerminateOn): uuid_record has no terminator of its own.
+// The stop is sent from a goroutine, as mapping runs on the goroutine
+// that reads the replies. A key before the recording's RECORD_START
+// does not count. Call with d.dmu held.
+func (d *Driver) stopOnKey(ch pbx.ChannelID, key string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for name, r := range d.recs {
+		if r.channel != ch || r.terminate != key || !r.live || r.stopping {
+			continue
+		}
+		r.stopping = true
+		d.recs[name] = r
+		cmd := "uuid_record " + string(ch) + " stop " + recordingPath(d.cfg.RecordingDir, name, r.format)
+		d.bg.Add(1)
+		go func() {
+			defer d.bg.Done()
+			c := d.conn.Load()
+			if c == nil {
+				d.log.Warn("recording not stopped on its key: no link to FreeSWITCH", "recording", name, "channel", ch)
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+			defer cancel()
+			if _, err := c.API(ctx, cmd); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+				d.log.Warn("recording not stopped on its key", "recording", name, "channel", ch, "error", err)
+			}
+		}()
+	}
 }
 
 // forgetChannel drops a hung-up channel from driver state.

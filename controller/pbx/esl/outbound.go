@@ -254,6 +254,7 @@ func (d *Driver) callSocketLost(ctx context.Context, ch pbx.ChannelID, why error
 	}
 	delete(d.started, ch)
 	delete(d.ringing, ch)
+	delete(d.held, ch)
 	d.forgetChannel(ch)
 	d.deliver(ctx, pbx.Event{Kind: pbx.ChannelHungup, At: time.Now(), Channel: ch, Cause: 41, CauseText: "NORMAL_TEMPORARY_FAILURE"})
 }

@@ -16,9 +16,12 @@ import (
 type renderEnv struct {
 	RecordingDir string // FreeSWITCH's directory for recordings (absolute)
 	JobUUID      string // Originate: the bgapi Job-UUID
-	// Channel is the channel a StopPlayback or StopRecording acts on.
+	// Channel is the channel a StopPlayback, StopRecording,
+	// PauseRecording or ResumeRecording acts on.
 	Channel pbx.ChannelID
-	// Format is a StopRecording's format (from its RecordBridge).
+	// Format is the recording's format for StopRecording,
+	// PauseRecording and ResumeRecording (from its RecordBridge or
+	// RecordChannel).
 	Format string
 	// Members are a bridge's current members (AddToBridge: before the
 	// add; RecordBridge, DestroyBridge: now).
@@ -126,15 +129,58 @@ func render(cmd pbx.Command, env renderEnv) ([]string, error) {
 		}
 		cmd := "uuid_record " + string(env.Members[0]) + " start " + recordingPath(env.RecordingDir, c.Name, c.Format)
 		if c.MaxDuration > 0 {
-			cmd += " " + strconv.Itoa(int((c.MaxDuration+time.Second-1)/time.Second))
+			cmd += " " + strconv.Itoa(ceilSeconds(c.MaxDuration))
 		}
 		return one(api(cmd)), nil
 	case pbx.StopRecording:
 		return one(api("uuid_record " + string(env.Channel) + " stop " + recordingPath(env.RecordingDir, c.Name, env.Format))), nil
+	case pbx.RecordChannel:
+		// The beep is queued on the channel like a playback
+		// (uuid_broadcast, "aleg": this leg only); the recording starts
+		// at once beside it. RECORD_READ_ONLY records what the caller
+		// says, not what the channel plays to them (so not the beep);
+		// the silence limits are uuid_record's recording variables
+		// (switch_ivr_async.c: with a silence threshold set, a
+		// recording ends after RECORD_INITIAL_TIMEOUT_MS of silence
+		// before any speech, or RECORD_FINAL_TIMEOUT_MS after it). The
+		// limit argument must be present for the variables to be read;
+		// MaxDuration is always positive. uuid_record has no terminator
+		// key: the driver stops the recording when the caller presses
+		// TerminateOn (events.go).
+		vars := []string{"RECORD_READ_ONLY=true"}
+		if c.MaxSilence > 0 {
+			ms := strconv.FormatInt(int64((c.MaxSilence+time.Millisecond-1)/time.Millisecond), 10)
+			vars = append(vars, "RECORD_INITIAL_TIMEOUT_MS="+ms, "RECORD_FINAL_TIMEOUT_MS="+ms)
+		}
+		return []string{
+			api("uuid_broadcast " + string(c.Channel) + " " + beep + " aleg"),
+			api("uuid_record " + string(c.Channel) + " start " + recordingPath(env.RecordingDir, c.Name, c.Format) +
+				" " + strconv.Itoa(ceilSeconds(c.MaxDuration)) + " {" + strings.Join(vars, ",") + "}"),
+		}, nil
+	case pbx.PauseRecording:
+		// mask, not pause. FreeSWITCH 1.10's uuid_record takes
+		// start|stop|mask|unmask (SESS_REC_SYNTAX), and from 1.10.7 also
+		// pause|resume. A paused media bug is skipped (SMBF_PAUSE): the
+		// paused time is missing from the file, which then no longer
+		// matches the call's length. A masked one (SMBF_MASK) goes on
+		// writing, silence in place of the audio: the caller's card
+		// number or password is not in the file and the file keeps the
+		// call's timing, which hotline's check of a recording's length
+		// relies on. mask also works on every 1.10 release.
+		return one(api("uuid_record " + string(env.Channel) + " mask " + recordingPath(env.RecordingDir, c.Name, env.Format))), nil
+	case pbx.ResumeRecording:
+		return one(api("uuid_record " + string(env.Channel) + " unmask " + recordingPath(env.RecordingDir, c.Name, env.Format))), nil
 	default:
 		return nil, fmt.Errorf("%w: esl driver cannot render %T", pbx.ErrInvalid, cmd)
 	}
 }
+
+// beep is the tone before a voice message: FreeSWITCH's own beep
+// (conf/vanilla/vars.xml, beep=%(1000,0,640)), one second at 640 Hz.
+const beep = "tone_stream://%(1000,0,640)"
+
+// ceilSeconds rounds d up to whole seconds: a 1.5 s limit is 2 s, not 1.
+func ceilSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 func recordingPath(dir string, name pbx.RecordingName, format string) string {
 	return path.Join(dir, string(name)+"."+format)
@@ -258,7 +304,7 @@ func below1000(n int64) []string {
 // (liveness). The list is exact, so nothing needs a nixevent here.
 var controlEvents = []string{"CHANNEL_PARK", "CHANNEL_ANSWER", "CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA",
 	"CHANNEL_HANGUP_COMPLETE", "DTMF", "PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP",
-	"CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "BACKGROUND_JOB", "HEARTBEAT"}
+	"CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_HOLD", "CHANNEL_UNHOLD", "BACKGROUND_JOB", "HEARTBEAT"}
 
 // controlFilters narrow the control connection to hotline's calls on a
 // switch that also carries other traffic. mod_event_socket passes an
@@ -269,7 +315,7 @@ var controlEvents = []string{"CHANNEL_PARK", "CHANNEL_ANSWER", "CHANNEL_PROGRESS
 //     sets the channel variable hotline=true and every originate sets it
 //     on the new leg; channel events carry variables
 //     (switch_channel_event_set_extended_data) for every event above
-//     except DTMF.
+//     except DTMF, CHANNEL_HOLD and CHANNEL_UNHOLD included.
 //   - Event-Name DTMF: DTMF events carry no variables unless
 //     verbose_events is on, so they pass by name; the driver ignores
 //     digits of channels it does not know.
@@ -288,7 +334,7 @@ var controlFilters = [][2]string{{"variable_hotline", "true"}, {"Event-Name", "D
 // (mod_event_socket.c's myevents does not include them), and callNix are
 // the myevents events the driver does not map.
 var (
-	callEvents = []string{"PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP"}
+	callEvents = []string{"PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP", "CHANNEL_HOLD", "CHANNEL_UNHOLD"}
 	callNix    = []string{"CHANNEL_APPLICATION", "CHANNEL_CREATE", "CHANNEL_DATA", "CHANNEL_DESTROY",
 		"CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_ORIGINATE", "CHANNEL_UUID",
 		"CHANNEL_OUTGOING", "CHANNEL_STATE", "CHANNEL_UNPARK", "DETECTED_SPEECH", "NOTALK", "TALK"}
@@ -308,8 +354,8 @@ func renderControlSetup() []string {
 // renderCallSetup is what the driver sends on an outbound socket after
 // "connect": linger first (so that a hang-up from now on still delivers
 // CHANNEL_HANGUP_COMPLETE before FreeSWITCH closes), then myevents
-// (events of this call only), the playback and recording events myevents
-// lacks, and nixevent for the myevents events hotline does not map.
+// (events of this call only), the playback, recording and hold events
+// myevents lacks, and nixevent for the myevents events hotline does not map.
 func renderCallSetup(linger time.Duration) []string {
 	return []string{
 		"linger " + strconv.Itoa(int((linger+time.Second-1)/time.Second)) + "\n\n",

@@ -45,6 +45,11 @@ var renderCases = []struct {
 	{"RecordBridge/unbounded", pbx.RecordBridge{Bridge: "br-1", Name: "call-1", Format: "wav"}, renderEnv{RecordingDir: "/var/lib/freeswitch/recordings", Members: []pbx.ChannelID{"c1", "leg-2"}}},
 	{"RecordBridge/bounded", pbx.RecordBridge{Bridge: "br-1", Name: "call-2", Format: "wav", MaxDuration: 2 * time.Hour}, renderEnv{RecordingDir: "/rec", Members: []pbx.ChannelID{"c1"}}},
 	{"StopRecording", pbx.StopRecording{Name: "call-1"}, renderEnv{RecordingDir: "/rec", Channel: "c1", Format: "wav"}},
+	{"RecordChannel/hash", pbx.RecordChannel{Channel: "c1", Name: "vm-1", Format: "wav", MaxDuration: 90 * time.Second, MaxSilence: 5 * time.Second, TerminateOn: "#"}, renderEnv{RecordingDir: "/var/lib/freeswitch/recordings"}},
+	{"RecordChannel/plain", pbx.RecordChannel{Channel: "c1", Name: "vm-2", Format: "wav", MaxDuration: 1500 * time.Millisecond}, renderEnv{RecordingDir: "/rec"}},
+	{"RecordChannel/silence", pbx.RecordChannel{Channel: "c1", Name: "vm-3", Format: "gsm", MaxDuration: 2 * time.Minute, MaxSilence: 2*time.Second + 500*time.Microsecond}, renderEnv{RecordingDir: "/rec"}},
+	{"PauseRecording", pbx.PauseRecording{Name: "call-1"}, renderEnv{RecordingDir: "/rec", Channel: "c1", Format: "wav"}},
+	{"ResumeRecording", pbx.ResumeRecording{Name: "call-1"}, renderEnv{RecordingDir: "/rec", Channel: "c1", Format: "wav"}},
 	{"Hold", pbx.Hold{Channel: "c1"}, renderEnv{}},
 	{"Unhold", pbx.Unhold{Channel: "c1"}, renderEnv{}},
 	// Over the call's own outbound socket: sendmsg without a UUID.
@@ -124,7 +129,7 @@ func TestRenderCoversEveryCommand(t *testing.T) {
 	for _, c := range []pbx.Command{pbx.Answer{}, pbx.Hangup{}, pbx.Play{}, pbx.StopPlayback{}, pbx.StartMOH{},
 		pbx.StopMOH{}, pbx.Ring{}, pbx.Originate{}, pbx.CreateBridge{}, pbx.AddToBridge{},
 		pbx.RemoveFromBridge{}, pbx.DestroyBridge{}, pbx.RecordBridge{}, pbx.StopRecording{},
-		pbx.Hold{}, pbx.Unhold{}} {
+		pbx.RecordChannel{}, pbx.PauseRecording{}, pbx.ResumeRecording{}, pbx.Hold{}, pbx.Unhold{}} {
 		if !seen[fmt.Sprintf("%T", c)] {
 			t.Errorf("no golden case for %T", c)
 		}
@@ -150,6 +155,10 @@ func TestRenderRejectsInjection(t *testing.T) {
 		pbx.Originate{ID: "l1", Endpoint: "user/agent1", Args: []string{"a}b"}},
 		pbx.StartMOH{Channel: "c1", Class: "x y"},
 		pbx.RecordBridge{Bridge: "b", Name: "n/../../x", Format: "wav"},
+		pbx.RecordChannel{Channel: "c1", Name: "vm 1 {RECORD_WRITE_ONLY=true}", Format: "wav", MaxDuration: time.Minute},
+		pbx.RecordChannel{Channel: "c1 all", Name: "vm", Format: "wav", MaxDuration: time.Minute},
+		pbx.RecordChannel{Channel: "c1", Name: "vm", Format: "wav}", MaxDuration: time.Minute},
+		pbx.RecordChannel{Channel: "c1", Name: "vm", Format: "wav", MaxDuration: time.Minute, TerminateOn: "1"},
 		pbx.AddToBridge{Bridge: "b", Channels: []pbx.ChannelID{"a", "b", "c"}},
 	}
 	for _, c := range bad {

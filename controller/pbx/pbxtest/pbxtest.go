@@ -110,6 +110,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("DTMF", s.dtmf)
 	t.Run("OriginateToAgent", s.originate)
 	t.Run("BridgeAndRecord", s.bridgeAndRecord)
+	t.Run("RecordChannel", s.recordChannel)
+	t.Run("RecordChannelEndsOnKey", s.recordChannelOnKey)
 	t.Run("HangupFromCaller", s.hangupFromCaller)
 	t.Run("LinkDropResync", s.linkDrop)
 	t.Run("ConcurrentCalls", s.concurrent)
@@ -365,6 +367,87 @@ func (s *suite) bridgeAndRecord(t *testing.T) {
 	} else if fi.Size() < 8000 {
 		t.Errorf("second recording is %d bytes for about 1 s of audio", fi.Size())
 	}
+	if err := call.Wait(ctx); err != nil {
+		t.Errorf("caller: %v", err)
+	}
+}
+
+// recordChannel records what a caller says (a voice message), pauses
+// and resumes the recording as a secret entry does, and stops it: the
+// recording's events carry its name and channel, and the file is there.
+func (s *suite) recordChannel(t *testing.T) {
+	ctx := ctxFor(t)
+	ch, call, from := s.inbound(t, ctx, CallSpec{Service: "10000", Caller: s.callerNumber()})
+	s.do(t, ctx, pbx.Answer{Channel: ch})
+	s.expect(t, ctx, &from, "ChannelAnswered", is(pbx.ChannelAnswered, ch))
+
+	name := pbx.RecordingName(s.id("vm"))
+	path := s.h.RecordingFile(name, "wav")
+	t.Cleanup(func() { os.Remove(path) })
+	s.do(t, ctx, pbx.RecordChannel{Channel: ch, Name: name, Format: "wav", MaxDuration: time.Minute})
+	st := s.expect(t, ctx, &from, "RecordingStarted", func(e pbx.Event) bool { return e.Kind == pbx.RecordingStarted && e.Recording == name })
+	if st.Channel != ch || st.Bridge != "" {
+		t.Errorf("RecordingStarted channel %q bridge %q, want channel %q and no bridge", st.Channel, st.Bridge, ch)
+	}
+	time.Sleep(time.Second)
+	s.do(t, ctx, pbx.PauseRecording{Name: name})
+	time.Sleep(time.Second)
+	s.do(t, ctx, pbx.ResumeRecording{Name: name})
+	time.Sleep(time.Second)
+	s.do(t, ctx, pbx.StopRecording{Name: name})
+	end := s.expect(t, ctx, &from, "RecordingFinished", func(e pbx.Event) bool {
+		return (e.Kind == pbx.RecordingFinished || e.Kind == pbx.RecordingFailed) && e.Recording == name
+	})
+	if end.Kind != pbx.RecordingFinished || end.Channel != ch {
+		t.Errorf("recording stopped: %v channel %q (%q), want RecordingFinished on %q", end.Kind, end.Channel, end.CauseText, ch)
+	}
+	// At least the two seconds recorded outside the pause: 8 kHz 16-bit
+	// mono is 16 000 bytes a second.
+	if fi, err := os.Stat(path); err != nil {
+		t.Errorf("voice message: %v", err)
+	} else if fi.Size() < 16000 {
+		t.Errorf("voice message %s is %d bytes, want most of the 2 s recorded outside the pause", path, fi.Size())
+	}
+	// A secret entry that outlives the recording finds it gone.
+	if err := s.d.Do(ctx, pbx.PauseRecording{Name: name}); !errorIs(err, pbx.ErrNotFound) {
+		t.Errorf("PauseRecording of a finished recording = %v, want ErrNotFound", err)
+	}
+
+	s.do(t, ctx, pbx.Hangup{Channel: ch})
+	s.expect(t, ctx, &from, "ChannelHungup", is(pbx.ChannelHungup, ch))
+	if err := call.Wait(ctx); err != nil {
+		t.Errorf("caller: %v", err)
+	}
+}
+
+// recordChannelOnKey: a voice message ends when the caller presses its
+// terminator key, with no command from hotline.
+func (s *suite) recordChannelOnKey(t *testing.T) {
+	ctx := ctxFor(t)
+	const keyAfter = 4 * time.Second
+	ch, call, from := s.inbound(t, ctx, CallSpec{Service: "10000", Caller: s.callerNumber(), Keys: []string{"#"}, KeyDelay: keyAfter})
+	s.do(t, ctx, pbx.Answer{Channel: ch})
+	name := pbx.RecordingName(s.id("vm"))
+	path := s.h.RecordingFile(name, "wav")
+	t.Cleanup(func() { os.Remove(path) })
+	const limit = 40 * time.Second
+	begin := time.Now()
+	s.do(t, ctx, pbx.RecordChannel{Channel: ch, Name: name, Format: "wav", MaxDuration: limit, TerminateOn: "#"})
+	s.expect(t, ctx, &from, "RecordingStarted", func(e pbx.Event) bool { return e.Kind == pbx.RecordingStarted && e.Recording == name })
+	end := s.expect(t, ctx, &from, "RecordingFinished on #", func(e pbx.Event) bool {
+		return (e.Kind == pbx.RecordingFinished || e.Kind == pbx.RecordingFailed) && e.Recording == name
+	})
+	if took := time.Since(begin); end.Kind != pbx.RecordingFinished || took > limit/2 {
+		t.Errorf("recording ended by # after %s: %v (%q), want RecordingFinished about %s in, long before its %s limit",
+			took.Round(time.Millisecond), end.Kind, end.CauseText, keyAfter, limit)
+	}
+	if fi, err := os.Stat(path); err != nil {
+		t.Errorf("voice message: %v", err)
+	} else if fi.Size() < 16000 {
+		t.Errorf("voice message %s is %d bytes, want at least 1 s of audio", path, fi.Size())
+	}
+	s.do(t, ctx, pbx.Hangup{Channel: ch})
+	s.expect(t, ctx, &from, "ChannelHungup", is(pbx.ChannelHungup, ch))
 	if err := call.Wait(ctx); err != nil {
 		t.Errorf("caller: %v", err)
 	}

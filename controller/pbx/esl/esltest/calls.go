@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,12 +26,14 @@ type channel struct {
 	created               time.Time
 	state, callstate      string
 	answered, hungup      bool
+	held                  bool // CF_LEG_HOLDING: on hold (its phone's, or uuid_hold's)
 	app, appData          string
 	vars                  esl.Headers
 	bridged               *channel
 	bridgeA               bool // this leg is Bridge-A
 	apps                  chan func(context.Context)
 	cancelApp             context.CancelFunc
+	playing               *playing // the playback running now
 	recs                  map[string]*rec
 	answeredCh, ended     chan struct{}
 	// prompts gets the path of each file list a playback starts (the
@@ -38,10 +41,77 @@ type channel struct {
 	prompts chan string
 }
 
+// rec is one uuid_record media bug. The simulated caller talks all the
+// time (a 440 Hz tone, never silence): speech is detected at once and
+// the silence limits never end a recording. Masked time is written as
+// silence (SMBF_MASK), paused time is not written (SMBF_PAUSE).
+// playing is a playback under way; done once its PLAYBACK_STOP fired.
+type playing struct {
+	extra []string // PLAYBACK_STOP's headers but Playback-Status
+	done  bool
+}
+
+// stopPlaying fires p's PLAYBACK_STOP once. Call with s.mu held.
+func (ch *channel) stopPlaying(p *playing, status string) {
+	if p == nil || p.done {
+		return
+	}
+	p.done = true
+	ch.fire("PLAYBACK_STOP", append(p.extra, "Playback-Status", status)...)
+}
+
 type rec struct {
-	path  string
-	start time.Time
-	timer *time.Timer
+	path   string
+	vars   esl.Headers // the recording variables, in order
+	timer  *time.Timer // the limit
+	mark   time.Time   // start of the current stretch
+	masked bool
+	paused bool
+	parts  []part // written so far, before mark
+}
+
+// part is a stretch of a recording: the caller's audio or, masked,
+// silence.
+type part struct {
+	d      time.Duration
+	silent bool
+}
+
+// cut ends the current stretch at now.
+func (r *rec) cut(now time.Time) {
+	if !r.paused {
+		r.parts = append(r.parts, part{d: now.Sub(r.mark), silent: r.masked})
+	}
+	r.mark = now
+}
+
+// source is where FreeSWITCH raises an event: Event-Calling-File,
+// -Function and -Line-Number name switch_event_create's call site
+// (FreeSWITCH 1.10.12).
+type source struct {
+	file, function string
+	line           int
+}
+
+var (
+	fromMarkHold   = source{"switch_channel.c", "switch_channel_mark_hold", 875}
+	fromIVRHold    = source{"switch_ivr.c", "switch_ivr_hold", 1558}
+	fromIVRUnhold  = source{"switch_ivr.c", "switch_ivr_unhold", 1638}
+	fromRecordStop = source{"switch_ivr_async.c", "send_record_stop_event", 1240}
+	fromRecordBug  = source{"switch_ivr_async.c", "record_callback", 1481}
+)
+
+func (e *event) from(src source) {
+	for i := range e.hdrs {
+		switch e.hdrs[i].Name {
+		case "Event-Calling-File":
+			e.hdrs[i].Value = src.file
+		case "Event-Calling-Function":
+			e.hdrs[i].Value = src.function
+		case "Event-Calling-Line-Number":
+			e.hdrs[i].Value = strconv.Itoa(src.line)
+		}
+	}
 }
 
 func (s *Server) newChannel(uuid, direction, name, callerNum, callerName, dest string) *channel {
@@ -67,14 +137,15 @@ func (ch *channel) setVar(name, value string) {
 
 // extendedEvents are the events switch_channel_event_set_extended_data
 // adds the channel's variables to (switch_channel.c); others (DTMF,
-// CHANNEL_STATE, CHANNEL_HOLD...) carry them only with verbose_events.
+// CHANNEL_STATE, CHANNEL_CALLSTATE...) carry them only with
+// verbose_events.
 var extendedEvents = func() map[string]bool {
 	m := map[string]bool{}
 	for _, n := range strings.Fields(`CHANNEL_CREATE CHANNEL_ORIGINATE CHANNEL_UUID CHANNEL_ANSWER CHANNEL_PARK
 		CHANNEL_UNPARK CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_HANGUP
 		CHANNEL_HANGUP_COMPLETE REQUEST_PARAMS CHANNEL_DATA CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE
 		CHANNEL_DESTROY SESSION_HEARTBEAT API RECORD_START RECORD_STOP PLAYBACK_START PLAYBACK_STOP CALL_UPDATE
-		MEDIA_BUG_START MEDIA_BUG_STOP CUSTOM`) {
+		MEDIA_BUG_START MEDIA_BUG_STOP CHANNEL_HOLD CHANNEL_UNHOLD TEXT CUSTOM`) {
 		m[n] = true
 	}
 	return m
@@ -121,7 +192,15 @@ func (ch *channel) eventData(e *event) {
 }
 
 func (ch *channel) fire(name string, extra ...string) {
+	ch.fireFrom(source{}, name, extra...)
+}
+
+// fireFrom fires an event raised at src (the zero source: esltest's own).
+func (ch *channel) fireFrom(src source, name string, extra ...string) {
 	e := ch.s.newEvent(name, ch)
+	if src.function != "" {
+		e.from(src)
+	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		e.add(extra[i], extra[i+1])
 	}
@@ -174,6 +253,11 @@ func (s *Server) hangupLocked(ch *channel, cause string) {
 	if ch.hungup {
 		return
 	}
+	if ch.held {
+		// switch_channel_perform_hangup takes a held leg off hold first.
+		ch.held = false
+		ch.fireFrom(fromMarkHold, "CHANNEL_UNHOLD")
+	}
 	ch.hungup, ch.state, ch.callstate = true, "CS_HANGUP", "HANGUP"
 	if ch.cancelApp != nil {
 		ch.cancelApp()
@@ -182,8 +266,14 @@ func (s *Server) hangupLocked(ch *channel, cause string) {
 	ch.setVar("hangup_cause_q850", strconv.Itoa(q850[cause]))
 	ch.fire("CHANNEL_HANGUP", "Hangup-Cause", cause)
 	s.socketsHangup(ch)
+	// The session thread leaves the application it runs before the
+	// channel is reported: a playback ends (break) before
+	// CHANNEL_HANGUP_COMPLETE.
+	ch.stopPlaying(ch.playing, "break")
 	for p := range ch.recs {
-		ch.stopRecording(p)
+		// The channel went down: speech was heard (the simulated
+		// caller talks), so the cause is the final-silence one.
+		ch.stopRecording(p, "success-silence")
 	}
 	if o := ch.bridged; o != nil {
 		s.unbridge(ch)
@@ -216,6 +306,14 @@ func (s *Server) unbridge(ch *channel) {
 func (s *Server) sendmsg(uuid string, h esl.Headers) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.sendmsgLocked(uuid, h)
+}
+
+// sendmsgLocked queues a sendmsg on the session. What it starts fires
+// its events under s.mu, so a caller that replies before unlocking
+// sends the reply first, as mod_event_socket does (it writes the reply
+// at once and events only between commands). Call with s.mu held.
+func (s *Server) sendmsgLocked(uuid string, h esl.Headers) bool {
 	ch := s.channels[uuid]
 	if ch == nil || ch.hungup {
 		return false
@@ -290,6 +388,8 @@ func (s *Server) playback(ctx context.Context, ch *channel, arg string) {
 			if ms, ok := strings.CutPrefix(f, "silence_stream://"); ok {
 				n, _ := strconv.Atoi(ms)
 				dur += time.Duration(n) * time.Millisecond
+			} else if d, ok := toneDuration(f); ok {
+				dur += d
 			} else {
 				dur += s.opts.FileDuration
 			}
@@ -303,7 +403,13 @@ func (s *Server) playback(ctx context.Context, ch *channel, arg string) {
 		extra = append(extra, p[0], p[1])
 	}
 	s.mu.Lock()
+	if ch.hungup {
+		s.mu.Unlock()
+		return
+	}
 	ch.fire("PLAYBACK_START", extra...)
+	p := &playing{extra: extra}
+	ch.playing = p
 	select {
 	case ch.prompts <- file:
 	default:
@@ -318,8 +424,40 @@ func (s *Server) playback(ctx context.Context, ch *channel, arg string) {
 		status = "break"
 	}
 	s.mu.Lock()
-	ch.fire("PLAYBACK_STOP", append(extra, "Playback-Status", status)...)
+	ch.stopPlaying(p, status)
+	if ch.playing == p {
+		ch.playing = nil
+	}
 	s.mu.Unlock()
+}
+
+// toneDuration is how long a "tone_stream://%(on,off,freq...)..." plays
+// once: the on and off times of each %(...) segment (teletone's
+// notation), in milliseconds.
+func toneDuration(f string) (time.Duration, bool) {
+	spec, ok := strings.CutPrefix(f, "tone_stream://")
+	if !ok {
+		return 0, false
+	}
+	var d time.Duration
+	for {
+		i := strings.Index(spec, "%(")
+		if i < 0 {
+			break
+		}
+		spec = spec[i+2:]
+		end := strings.IndexByte(spec, ')')
+		if end < 0 {
+			break
+		}
+		nums := strings.Split(spec[:end], ",")
+		for _, n := range nums[:min(2, len(nums))] {
+			ms, _ := strconv.Atoi(strings.TrimSpace(n))
+			d += time.Duration(ms) * time.Millisecond
+		}
+		spec = spec[end+1:]
+	}
+	return d, true
 }
 
 // --- api ---------------------------------------------------------------
@@ -380,21 +518,9 @@ func (s *Server) api(line string) string {
 		}
 		return "+OK\n"
 	case "uuid_hold":
-		i, ev := 0, "CHANNEL_HOLD"
-		if len(f) > 0 && f[0] == "off" {
-			i, ev = 1, "CHANNEL_UNHOLD"
-		}
-		ch := find(i)
-		if ch == nil {
-			return gone
-		}
-		if ev == "CHANNEL_HOLD" {
-			ch.callstate = "HELD"
-		} else {
-			ch.callstate = "ACTIVE"
-		}
-		ch.fire(ev)
-		return "+OK Success\n"
+		return s.uuidHold(f)
+	case "uuid_broadcast":
+		return s.uuidBroadcast(f)
 	case "uuid_bridge":
 		a, b := find(0), find(1)
 		if a == nil || b == nil || a == b {
@@ -431,63 +557,277 @@ func (s *Server) api(line string) string {
 		ch.park()
 		return "+OK\n"
 	case "uuid_record":
-		ch := find(0)
-		if ch == nil || len(f) < 3 {
-			return "-ERR Cannot locate session!\n"
-		}
-		path := f[2]
-		switch f[1] {
-		case "start":
-			if !filepath.IsAbs(path) {
-				return "-ERR path must be absolute\n"
-			}
-			if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
-				return "-ERR cannot open " + path + "\n"
-			}
-			r := &rec{path: path, start: time.Now()}
-			if len(f) > 3 {
-				if secs, err := strconv.Atoi(f[3]); err == nil && secs > 0 {
-					r.timer = time.AfterFunc(time.Duration(secs)*time.Second, func() {
-						s.mu.Lock()
-						defer s.mu.Unlock()
-						if ch.recs[path] == r {
-							ch.stopRecording(path)
-						}
-					})
-				}
-			}
-			ch.recs[path] = r
-			ch.fire("RECORD_START", "Record-File-Path", path)
-			return "+OK Success\n"
-		case "stop":
-			if ch.recs[path] == nil {
-				return "-ERR Cannot locate session!\n"
-			}
-			ch.stopRecording(path)
-			return "+OK Success\n"
-		}
-		return "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>]\n"
+		return s.uuidRecord(arg)
 	}
 	return "-ERR " + name + " Command not found!\n"
 }
 
-// stopRecording writes the WAV for the time recorded (8 kHz, 16-bit
-// mono, a 440 Hz tone) and fires RECORD_STOP. Call with s.mu held.
-func (ch *channel) stopRecording(path string) {
+// holdSyntax and broadcastSyntax are mod_commands' usage texts.
+const (
+	holdSyntax      = "[off|toggle] <uuid> [<display>]"
+	broadcastSyntax = "<uuid> <path> [aleg|bleg|holdb|both]"
+	recordSyntax    = "<uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]"
+)
+
+// uuidHold is "uuid_hold [off|toggle] UUID": switch_ivr_hold_uuid,
+// switch_ivr_unhold_uuid and switch_ivr_hold_toggle_uuid. A channel that
+// does not exist is "+OK Success" (they succeed when the session is not
+// found). Holding a held call, or unholding one that is not, is "-ERR
+// Operation failed" (switch_ivr_hold and switch_ivr_unhold check the
+// callstate). A hold tells the phone (INDICATE_HOLD: mod_sofia sets
+// CF_LEG_HOLDING, which makes an answered call HELD), then raises
+// CHANNEL_HOLD from switch_ivr_hold; an unhold makes it UNHELD and raises
+// CHANNEL_UNHOLD from switch_ivr_unhold. Call with s.mu held.
+func (s *Server) uuidHold(f []string) string {
+	if len(f) < 1 {
+		return "-USAGE: " + holdSyntax + "\n"
+	}
+	op, i := "hold", 0
+	switch strings.ToLower(f[0]) {
+	case "off":
+		op, i = "unhold", 1
+	case "toggle":
+		op, i = "toggle", 1
+	}
+	var ch *channel
+	if i < len(f) {
+		if c := s.channels[f[i]]; c != nil && !c.hungup {
+			ch = c
+		}
+	}
+	if ch == nil {
+		return "+OK Success\n"
+	}
+	if op == "toggle" {
+		switch ch.callstate {
+		case "ACTIVE", "UNHELD":
+			op = "hold"
+		case "HELD":
+			op = "unhold"
+		default:
+			return "+OK Success\n"
+		}
+	}
+	switch {
+	case op == "hold" && ch.callstate == "HELD", op == "unhold" && ch.callstate != "HELD":
+		return "-ERR Operation failed\n"
+	case op == "hold":
+		ch.setLegHolding(true)
+		ch.fireFrom(fromIVRHold, "CHANNEL_HOLD")
+	default:
+		ch.setLegHolding(false)
+		ch.fireFrom(fromIVRUnhold, "CHANNEL_UNHOLD")
+	}
+	return "+OK Success\n"
+}
+
+// setLegHolding sets or clears CF_LEG_HOLDING: on an answered call the
+// callstate becomes HELD, then UNHELD (switch_channel.c).
+func (ch *channel) setLegHolding(on bool) {
+	if ch.held == on {
+		return
+	}
+	ch.held = on
+	if !ch.answered {
+		return
+	}
+	if on {
+		ch.callstate = "HELD"
+	} else {
+		ch.callstate = "UNHELD"
+	}
+}
+
+// uuidBroadcast is "uuid_broadcast UUID PATH [aleg|bleg|holdb|both]"
+// (switch_ivr_broadcast): PATH, or APP::ARGS, is queued on the leg like
+// a sendmsg execute ("+OK Message sent"); "-ERR invalid uuid" when the
+// channel does not exist. esltest plays to the named leg and, for bleg
+// and both, to its bridge partner; it does not put the partner on hold.
+// Call with s.mu held.
+func (s *Server) uuidBroadcast(f []string) string {
+	if len(f) < 2 {
+		return "-USAGE: " + broadcastSyntax + "\n"
+	}
+	ch := s.channels[f[0]]
+	if ch == nil || ch.hungup {
+		return "-ERR invalid uuid\n"
+	}
+	app, arg := "playback", f[1]
+	if a, b, ok := strings.Cut(f[1], "::"); ok {
+		app, arg = a, b
+	}
+	aleg, bleg := true, false
+	if len(f) > 2 {
+		mode := strings.ToLower(f[2])
+		aleg = strings.Contains(mode, "aleg") || strings.Contains(mode, "both")
+		bleg = (strings.Contains(mode, "bleg") || strings.Contains(mode, "both")) && !strings.Contains(mode, "holdb")
+	}
+	var legs []*channel
+	if bleg && ch.bridged != nil {
+		legs = append(legs, ch.bridged)
+	}
+	if aleg {
+		legs = append(legs, ch)
+	}
+	for _, leg := range legs {
+		select {
+		case leg.apps <- func(ctx context.Context) { s.runApp(ctx, leg, app, arg) }:
+		default:
+		}
+	}
+	return "+OK Message sent\n"
+}
+
+// uuidRecord is "uuid_record UUID start|stop|mask|unmask|pause|resume
+// PATH [LIMIT] [{VARS}]" (mod_commands' session_record_function on
+// switch_ivr_async.c), with its replies. start opens PATH at once
+// (RECORD_START, "-ERR Cannot record session!" when it cannot be
+// created; esltest has no recordings directory of its own, so PATH must
+// be absolute) and takes the recording variables, URL-encoded, in
+// {name=value,...}; a path already recording is "+OK Success" and
+// nothing more. stop ends it (RECORD_STOP, Record-Completion-Cause
+// success-maxtime; "all" ends every one); LIMIT seconds do the same.
+// mask and unmask write silence in place of the audio from now on;
+// pause and resume (FreeSWITCH 1.10.7 on) leave the time out of the
+// file. Call with s.mu held.
+func (s *Server) uuidRecord(arg string) string {
+	f := strings.SplitN(strings.TrimSpace(arg), " ", 5)
+	if len(f) < 3 || f[0] == "" || f[1] == "" || f[2] == "" {
+		return "-USAGE: " + recordSyntax + "\n"
+	}
+	ch := s.channels[f[0]]
+	if ch == nil || ch.hungup {
+		return "-ERR Cannot locate session!\n"
+	}
+	path, now := f[2], time.Now()
+	r := ch.recs[path]
+	switch strings.ToLower(f[1]) {
+	case "start":
+		if r != nil {
+			return "+OK Success\n" // "Already recording"
+		}
+		if !filepath.IsAbs(path) {
+			return "-ERR Cannot record session!\n"
+		}
+		if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+			return "-ERR Cannot record session!\n"
+		}
+		r = &rec{path: path, mark: now}
+		if len(f) > 4 {
+			r.vars = recordingVars(f[4])
+		}
+		if len(f) > 3 {
+			if secs := atoi(f[3]); secs > 0 {
+				r.timer = time.AfterFunc(time.Duration(secs)*time.Second, func() {
+					s.mu.Lock()
+					defer s.mu.Unlock()
+					if ch.recs[path] == r {
+						ch.stopRecording(path, "success-maxtime")
+					}
+				})
+			}
+		}
+		ch.recs[path] = r
+		ch.fireFrom(fromRecordBug, "RECORD_START", append([]string{"Record-File-Path", path}, r.varHeaders()...)...)
+		return "+OK Success\n"
+	case "stop":
+		if path == "all" && len(ch.recs) > 0 {
+			for p := range ch.recs {
+				ch.stopRecording(p, "success-maxtime")
+			}
+			return "+OK Success\n"
+		}
+		if r == nil {
+			return "-ERR Cannot stop record session!\n"
+		}
+		ch.stopRecording(path, "success-maxtime")
+		return "+OK Success\n"
+	case "mask", "unmask":
+		if r == nil {
+			return "-ERR Cannot " + strings.ToLower(f[1]) + " recording session!\n"
+		}
+		r.cut(now)
+		r.masked = strings.EqualFold(f[1], "mask")
+		return "+OK Success\n"
+	case "pause", "resume":
+		if r == nil {
+			return "-ERR Cannot " + strings.ToLower(f[1]) + " recording session!\n"
+		}
+		r.cut(now)
+		r.paused = strings.EqualFold(f[1], "pause")
+		return "+OK Success\n"
+	}
+	return "-USAGE: " + recordSyntax + "\n"
+}
+
+// recordingVars parses uuid_record's fifth argument: URL-decoded, then
+// "{name=value,...}" (switch_event_create_brackets).
+func recordingVars(arg string) esl.Headers {
+	if v, err := url.PathUnescape(arg); err == nil {
+		arg = v
+	}
+	arg = strings.TrimSpace(arg)
+	if !strings.HasPrefix(arg, "{") || !strings.HasSuffix(arg, "}") {
+		return nil
+	}
+	var out esl.Headers
+	for _, kv := range strings.Split(arg[1:len(arg)-1], ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			out = append(out, esl.Header{Name: k, Value: v})
+		}
+	}
+	return out
+}
+
+// varHeaders are the recording variables as RECORD_START and
+// RECORD_STOP carry them (merge_recording_variables).
+func (r *rec) varHeaders() []string {
+	var out []string
+	for _, v := range r.vars {
+		out = append(out, "Recording-Variable-"+v.Name, v.Value)
+	}
+	return out
+}
+
+// stopRecording closes a recording as the media bug's close does: the
+// WAV holds what was written (8 kHz, 16-bit mono: the caller's 440 Hz
+// tone, silence where masked); a recording with nothing written is
+// removed (empty-file), one that cannot be written is uri-failure.
+// record_samples, record_seconds, record_ms and record_completion_cause
+// are set on the channel, then RECORD_STOP fires. Call with s.mu held.
+func (ch *channel) stopRecording(path, cause string) {
 	r := ch.recs[path]
 	delete(ch.recs, path)
 	if r.timer != nil {
 		r.timer.Stop()
 	}
-	if err := writeWAV(path, time.Since(r.start)); err != nil {
-		ch.fire("RECORD_STOP", "Record-File-Path", path, "Record-Completion-Cause", "write-error")
-		return
+	r.cut(time.Now())
+	samples := 0
+	for _, p := range r.parts {
+		samples += int(p.d.Seconds() * 8000)
 	}
-	ch.fire("RECORD_STOP", "Record-File-Path", path, "Record-Completion-Cause", "success-nomaxtime")
+	switch {
+	case samples < 160: // not one 20 ms frame written
+		os.Remove(path)
+		cause = "empty-file"
+	default:
+		if err := writeWAV(path, r.parts); err != nil {
+			cause = "uri-failure"
+		}
+	}
+	ch.setVar("record_samples", strconv.Itoa(samples))
+	ch.setVar("record_seconds", strconv.Itoa(samples/8000))
+	ch.setVar("record_ms", strconv.Itoa(samples/8))
+	ch.setVar("record_completion_cause", cause)
+	extra := append([]string{"Record-File-Path", path}, r.varHeaders()...)
+	ch.fireFrom(fromRecordStop, "RECORD_STOP", append(extra, "Record-Completion-Cause", cause)...)
 }
 
-func writeWAV(path string, d time.Duration) error {
-	n := int(d.Seconds() * 8000)
+func writeWAV(path string, parts []part) error {
+	n := 0
+	for _, p := range parts {
+		n += int(p.d.Seconds() * 8000)
+	}
 	buf := make([]byte, 44+2*n)
 	copy(buf[0:], "RIFF")
 	binary.LittleEndian.PutUint32(buf[4:], uint32(36+2*n))
@@ -501,9 +841,15 @@ func writeWAV(path string, d time.Duration) error {
 	binary.LittleEndian.PutUint16(buf[34:], 16)
 	copy(buf[36:], "data")
 	binary.LittleEndian.PutUint32(buf[40:], uint32(2*n))
-	for i := range n {
-		v := int16(8000 * math.Sin(2*math.Pi*440*float64(i)/8000))
-		binary.LittleEndian.PutUint16(buf[44+2*i:], uint16(v))
+	i := 0
+	for _, p := range parts {
+		for range int(p.d.Seconds() * 8000) {
+			if !p.silent {
+				v := int16(8000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+				binary.LittleEndian.PutUint16(buf[44+2*i:], uint16(v))
+			}
+			i++
+		}
 	}
 	return os.WriteFile(path, buf, 0o644)
 }
@@ -692,6 +1038,11 @@ type CallSpec struct {
 	// playback whose file list contains it (e.g. "main-menu") to start,
 	// then KeyDelay: a key pressed in the middle of that prompt.
 	KeysOnPrompt string
+	// KeyPrompts and KeyDelays, when set, give each key group its own
+	// prompt to wait for ("": none) and its own delay, in place of
+	// KeysOnPrompt and KeyDelay.
+	KeyPrompts []string
+	KeyDelays  []time.Duration
 	// HangupAfter: the caller hangs up this long after its last keys (or
 	// the answer); zero waits for the far end.
 	HangupAfter time.Duration
@@ -760,11 +1111,21 @@ func (s *Server) caller(ch *channel, spec CallSpec) error {
 			return false
 		}
 	}
-	for _, group := range spec.Keys {
-		if spec.KeysOnPrompt != "" && !waitPrompt(ch, spec.KeysOnPrompt) {
+	for i, group := range spec.Keys {
+		prompt, delay := spec.KeysOnPrompt, spec.KeyDelay
+		if spec.KeyPrompts != nil {
+			prompt = ""
+			if i < len(spec.KeyPrompts) {
+				prompt = spec.KeyPrompts[i]
+			}
+		}
+		if i < len(spec.KeyDelays) {
+			delay = spec.KeyDelays[i]
+		}
+		if prompt != "" && !waitPrompt(ch, prompt) {
 			return nil
 		}
-		if !sleep(spec.KeyDelay) {
+		if !sleep(delay) {
 			return nil
 		}
 		for _, d := range group {
@@ -825,5 +1186,32 @@ func (s *Server) Hangup(uuid, cause string) bool {
 		return false
 	}
 	s.hangupLocked(ch, cause)
+	return true
+}
+
+// PhoneHold makes the phone on channel uuid put the call on hold (on: a
+// re-INVITE whose SDP says sendonly) or take it off hold (sendrecv), as
+// FreeSWITCH's media negotiation reports it (switch_core_media.c): on an
+// answered call, switch_channel_mark_hold sets or clears CF_LEG_HOLDING
+// (callstate HELD, then UNHELD) and raises CHANNEL_HOLD or
+// CHANNEL_UNHOLD; a hold the channel is already in raises nothing. The
+// hold music FreeSWITCH then plays to the other leg is not simulated.
+// It reports whether the channel exists.
+func (s *Server) PhoneHold(uuid string, on bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channels[uuid]
+	if ch == nil || ch.hungup {
+		return false
+	}
+	if on && !ch.answered || ch.held == on {
+		return true
+	}
+	ch.setLegHolding(on)
+	if on {
+		ch.fireFrom(fromMarkHold, "CHANNEL_HOLD")
+	} else {
+		ch.fireFrom(fromMarkHold, "CHANNEL_UNHOLD")
+	}
 	return true
 }

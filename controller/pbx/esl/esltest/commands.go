@@ -201,10 +201,12 @@ func (l *listener) handle(cmd string, hdrs esl.Headers) bool {
 		if l.session != nil && (uuid == "" || uuid == l.session.uuid) {
 			uuid = l.session.uuid
 		}
-		if l.s.sendmsg(uuid, hdrs) {
-			l.reply("+OK")
+		l.s.mu.Lock()
+		defer l.s.mu.Unlock()
+		if l.s.sendmsgLocked(uuid, hdrs) {
+			l.replyLocked("+OK")
 		} else {
-			l.reply("-ERR invalid session id [" + uuid + "]")
+			l.replyLocked("-ERR invalid session id [" + uuid + "]")
 		}
 		return true
 	}

@@ -55,8 +55,22 @@
 //   - Playback: PLAYBACK_START/STOP carry Playback-File-Path and the
 //     {name=value} parameters given before the file
 //     (switch_ivr_play_say.c merges fh->params); STOP has Playback-Status
-//     done or break. RECORD_START/STOP carry Record-File-Path
-//     (switch_ivr_async.c).
+//     done or break. A tone_stream:// plays for its tones' on and off
+//     times.
+//   - uuid_record (mod_commands.c, switch_ivr_async.c): start, stop,
+//     mask, unmask, pause, resume with FreeSWITCH's replies ("+OK
+//     Success", "-ERR Cannot stop record session!"...); RECORD_START and
+//     RECORD_STOP carry Record-File-Path and the recording variables
+//     (Recording-Variable-NAME), RECORD_STOP also
+//     Record-Completion-Cause. A masked stretch is written as silence
+//     and keeps its time; a paused one is left out.
+//   - Hold: uuid_hold [off|toggle] (switch_ivr_hold: "-ERR Operation
+//     failed" for a hold the call is already in) raises CHANNEL_HOLD and
+//     CHANNEL_UNHOLD from switch_ivr_hold/switch_ivr_unhold; a phone's
+//     hold (PhoneHold) raises them from switch_channel_mark_hold, as does
+//     a hang-up while held. Both carry the channel's variables; the
+//     callstate goes HELD, then UNHELD. uuid_broadcast queues a playback
+//     (or APP::ARGS) on a leg.
 //
 // The simulation (calls.go) places inbound calls that the dialplan parks
 // (setting hotline=true, as freeswitch-conf does) or hands to the socket
@@ -65,10 +79,10 @@
 // or never, set with Options.Agents or SetAgent), plays with realistic
 // durations, sends DTMF (after the answer, or in the middle of a given
 // prompt: CallSpec.KeysOnPrompt), bridges, records real WAV files as long
-// as the recording ran and hangs up from either side, firing events in
-// FreeSWITCH's order. Faults on
-// demand: DropLinks, DropCallSockets, Disconnect, SetReplyDelay,
-// SetInterleave, SendRaw, SetACLReject.
+// as the recording ran, puts calls on hold from the phone (PhoneHold)
+// and hangs up from either side, firing events in FreeSWITCH's order.
+// Faults on demand: DropLinks, DropCallSockets, Disconnect,
+// SetReplyDelay, SetInterleave, SendRaw, SetACLReject.
 package esltest
 
 import (

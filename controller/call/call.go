@@ -260,7 +260,11 @@ func (c *Call) enqueue(ctx context.Context, enqueued time.Time, announce bool) b
 		c.hangupAndFinish(ctx, store.DispFailed, "system")
 		return false
 	}
-	if announce {
+	// An agent free now was offered the call inside Enqueue: the caller
+	// does not hear that all agents are busy, and the switch is not left
+	// playing it when the call is bridged (a bridge waits for a playback
+	// that started after it was stopped).
+	if announce && !c.mb.hasOffer() {
 		c.nPlay++
 		c.holdPlayback = pbx.PlaybackID(fmt.Sprintf("%s-p%d", c.channel, c.nPlay))
 		c.Trail("queue", "prompt", ivr.PromptHold)

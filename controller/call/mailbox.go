@@ -45,6 +45,18 @@ func (m *mailbox) put(x msg) {
 	}
 }
 
+// hasOffer reports whether an offer waits in the mailbox.
+func (m *mailbox) hasOffer() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range m.q {
+		if x.offer != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // get returns the next message, waiting until one comes, ctx ends or
 // timeout (if not nil) fires; ok is false then.
 func (m *mailbox) get(ctx context.Context, timeout <-chan time.Time) (msg, bool) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,6 +91,15 @@ type frame struct {
 // hangups). err is set, wrapping errMalformed, when the frame is not
 // valid JSON or an event lacks the object its type requires. It never
 // panics.
+// decodedTypes are the ARI event types hotline maps to pbx events (and
+// ApplicationReplaced, which ends the link); the driver asks Asterisk for
+// these only (setEventFilter).
+var decodedTypes = []string{"ApplicationReplaced",
+	"StasisStart", "StasisEnd", "ChannelHangupRequest", "ChannelStateChange", "ChannelDestroyed", "ChannelDtmfReceived",
+	"PlaybackStarted", "PlaybackFinished",
+	"RecordingStarted", "RecordingFinished", "RecordingFailed",
+	"ChannelEnteredBridge", "ChannelLeftBridge", "ChannelHold", "ChannelUnhold"}
+
 func decodeEvent(data []byte) (frame, error) {
 	ev, typ, deliver, soft, err := decodeWire(data)
 	return frame{Type: typ, Event: ev, Deliver: deliver, SoftHangup: soft}, err
@@ -107,14 +117,12 @@ func decodeWire(data []byte) (ev pbx.Event, typ string, deliver, soft bool, err 
 		// Asterisk now sends this one nothing more. The driver treats it
 		// as a lost link.
 		return pbx.Event{}, typ, false, false, nil
-	case "StasisStart", "StasisEnd", "ChannelHangupRequest", "ChannelStateChange", "ChannelDestroyed", "ChannelDtmfReceived",
-		"PlaybackStarted", "PlaybackFinished",
-		"RecordingStarted", "RecordingFinished", "RecordingFailed",
-		"ChannelEnteredBridge", "ChannelLeftBridge", "ChannelHold", "ChannelUnhold":
 	case "":
 		return pbx.Event{}, "", false, false, fmt.Errorf("%w: no type", errMalformed)
 	default:
-		return pbx.Event{}, typ, false, false, nil
+		if !slices.Contains(decodedTypes, typ) {
+			return pbx.Event{}, typ, false, false, nil
+		}
 	}
 	var w wireEvent
 	if err := json.Unmarshal(data, &w); err != nil {

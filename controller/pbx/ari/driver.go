@@ -16,6 +16,11 @@ import (
 	"github.com/hotline-cc/hotline/controller/pbx"
 )
 
+// MaxConns is how many HTTP connections the driver opens to Asterisk at
+// most: below Asterisk's default sessionlimit (100), leaving room for the
+// event websocket and an operator's own ARI clients.
+const MaxConns = 64
+
 // Config says where Asterisk's ARI is and who hotline is to it.
 type Config struct {
 	// URL is Asterisk's HTTP server, e.g. "http://127.0.0.1:8088"; a
@@ -105,7 +110,13 @@ func New(cfg Config) (*Driver, error) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.Proxy = nil // Asterisk is local or on the switch's own network
 		tr.MaxIdleConns = 256
-		tr.MaxIdleConnsPerHost = 64
+		tr.MaxIdleConnsPerHost = MaxConns
+		// Asterisk serves at most http.conf's sessionlimit (100 by
+		// default) HTTP connections and drops the rest ("HTTP session
+		// count exceeded"): at 30 calls/s the commands of hundreds of
+		// calls at once failed that way. Commands beyond MaxConns wait
+		// for a free connection instead.
+		tr.MaxConnsPerHost = MaxConns
 		cfg.HTTPClient = &http.Client{Transport: tr}
 	}
 	base := *u
@@ -223,6 +234,9 @@ func (d *Driver) session(ctx context.Context, conn *websocket.Conn) error {
 		return conn.SetReadDeadline(time.Now().Add(readIdleTimeout))
 	})
 
+	if err := d.setEventFilter(ctx); err != nil {
+		d.log.Warn("ARI event filter not set: Asterisk sends every event type", "error", err)
+	}
 	// Events that arrive while the snapshot is taken wait in the socket
 	// and are delivered after Resynced; a consumer may see an event about
 	// something the snapshot already shows, never the reverse.

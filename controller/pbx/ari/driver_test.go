@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +158,10 @@ func TestFirstConnectResyncs(t *testing.T) {
 	}
 	if !d.Connected() {
 		t.Error("Connected() false after Resynced")
+	}
+	// Asterisk is asked for the decoded event types only.
+	if got := f.got(); !slices.Contains(got, "PUT /applications/hotline/eventFilter") {
+		t.Errorf("requests %v: no event filter set on connect", got)
 	}
 }
 

@@ -17,6 +17,7 @@ type request struct {
 	Method string
 	Path   string
 	Query  url.Values
+	JSON   []byte // a JSON body, if any
 }
 
 // String renders the request as "METHOD /path?query" with the query keys
@@ -143,5 +144,5 @@ func mediaURI(m string) string {
 	return m
 }
 
-func post(path string, q url.Values) request { return request{"POST", path, q} }
-func del(path string, q url.Values) request  { return request{"DELETE", path, q} }
+func post(path string, q url.Values) request { return request{Method: "POST", Path: path, Query: q} }
+func del(path string, q url.Values) request  { return request{Method: "DELETE", Path: path, Query: q} }

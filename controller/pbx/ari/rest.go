@@ -1,6 +1,7 @@
 package ari
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,12 +73,19 @@ func (d *Driver) sendCtx(ctx context.Context, r request) (*http.Response, error)
 	u := *d.base
 	u.Path += r.Path
 	u.RawQuery = r.Query.Encode()
-	req, err := http.NewRequestWithContext(ctx, r.Method, u.String(), nil)
+	var body io.Reader
+	if r.JSON != nil {
+		body = bytes.NewReader(r.JSON)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, u.String(), body)
 	if err != nil {
 		return nil, err
 	}
 	req.SetBasicAuth(d.cfg.Username, d.cfg.Password)
 	req.Header.Set("Accept", "application/json")
+	if r.JSON != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := d.http.Do(req)
 	if err != nil {
 		if isDialError(err) {
@@ -143,6 +151,32 @@ func (d *Driver) getJSON(ctx context.Context, path string, v any) error {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return fmt.Errorf("GET %s: decode reply: %w", path, err)
 	}
+	return nil
+}
+
+// setEventFilter asks Asterisk to send the application only the event
+// types hotline decodes (decodedTypes): at hundreds of live channels the
+// others (variable sets, dialplan steps, ...) are most of what Asterisk
+// would otherwise encode and write to the socket. The filter lives with
+// the application, so it is set on every connect. An Asterisk without
+// the call (before 16.24/18.10) keeps sending everything, which the
+// decoder skips.
+func (d *Driver) setEventFilter(ctx context.Context) error {
+	type typ struct {
+		Type string `json:"type"`
+	}
+	var f struct {
+		Allowed []typ `json:"allowed"`
+	}
+	for _, t := range decodedTypes {
+		f.Allowed = append(f.Allowed, typ{t})
+	}
+	body, _ := json.Marshal(f)
+	resp, err := d.send(ctx, request{Method: "PUT", Path: "/applications/" + d.cfg.App + "/eventFilter", JSON: body})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
 	return nil
 }
 

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hotline-cc/hotline/controller/pbx"
 )
@@ -126,5 +129,57 @@ func TestSnapshotWithoutApplication(t *testing.T) {
 	c2, _ := s.Channel("c2")
 	if !c1.InApp || c2.InApp || c2.State != pbx.StateDown {
 		t.Errorf("c1 %+v c2 %+v", c1, c2)
+	}
+}
+
+// TestDoStaysUnderAsteriskSessionLimit: however many commands run at
+// once, the driver opens at most MaxConns connections to Asterisk
+// (which drops connections beyond its sessionlimit, 100 by default);
+// the others wait for a free one, and every command succeeds.
+func TestDoStaysUnderAsteriskSessionLimit(t *testing.T) {
+	var mu sync.Mutex
+	open, most := 0, 0
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // a busy Asterisk
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s {
+		case http.StateNew:
+			open++
+			most = max(most, open)
+		case http.StateClosed, http.StateHijacked:
+			open--
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	d, err := New(Config{URL: srv.URL, Username: "hotline", Password: "s3cret", App: "hotline"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 400
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- d.Do(context.Background(), pbx.Answer{Channel: pbx.ChannelID(fmt.Sprintf("c%d", i))})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most > MaxConns || most < 2 {
+		t.Fatalf("%d connections open at once, want at most %d (and more than one)", most, MaxConns)
 	}
 }

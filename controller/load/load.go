@@ -149,6 +149,10 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 	}
 	fmt.Fprintf(o.Out, "load: %d agents' phones (answer after 1 s; callers hang up after %s of talk), READY in hotline and members of app_queue bench\n", o.Agents, o.Talk)
 
+	// A step that failed can leave calls up in Asterisk (SIPp gave up on
+	// them, hotline stopped): they would burn the sandbox's CPU for the
+	// tests after. Whatever is still up at the end is hung up.
+	defer hangupAll(o.Sandbox)
 	var rows []Row
 	for ri, rate := range o.Rates {
 		for si, side := range o.Sides {
@@ -413,6 +417,11 @@ func pollChannels(ctx context.Context, sandbox string) int {
 		case <-t.C:
 		}
 	}
+}
+
+// hangupAll hangs up every channel Asterisk still has.
+func hangupAll(sandbox string) {
+	_ = exec.Command(sandbox, "cli", "channel request hangup all").Run()
 }
 
 // waitQuiet waits until Asterisk has no channels.

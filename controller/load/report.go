@@ -36,17 +36,19 @@ type Stream struct {
 // differ):
 //
 //   - self-service: key 1 at 2.5 s, then wait for the system's BYE.
-//     hotline: 10000's menu, bill read out, goodbye (about 11 s).
-//     app_queue side: the sandbox's plain-dialplan [selftest] dtmf
-//     extension (Read, SayDigits, Hangup; about 9 s), i.e. a self-service
-//     leg that never touches a queue.
+//     hotline: 10000's main flow: greeting and menu, the bill looked up
+//     and read out, the bill sub-menu's 5 s, goodbye. app_queue side: the
+//     sandbox's [appqueue] dialplan doing the same with the same prompt
+//     files (the amount is made up instead of looked up).
 //   - agent: key 0 at 2 s, then the caller hangs up 2.2 s + talk after
 //     the key (key heard ~1.2 s later, 1 s ringing, then talk), so with
 //     an agent free the conversation lasts about talk. hotline routes on
-//     the key; app_queue ignores it (the call is already in
-//     Queue(bench)). The caller, not the agent's phone, hangs up: with
-//     app_queue the phone's own BYE (agent-uas-hangup.xml) left both
-//     channels up in the sandbox, so it would not compare like for like.
+//     the key; on the app_queue side the caller dials 10001 and is in
+//     Queue(bench) from the answer (the key is ignored), which gives
+//     app_queue 2 s more to connect. The caller, not the agent's phone,
+//     hangs up: with app_queue the phone's own BYE (agent-uas-hangup.xml)
+//     left both channels up in the sandbox, so it would not compare like
+//     for like.
 //
 // Caller numbers are unique per call: prefix + 5 digits.
 func Mix(side Side, rate float64, dur time.Duration, agentShare float64, talk time.Duration, prefix string) []Stream {
@@ -64,8 +66,8 @@ func Mix(side Side, rate float64, dur time.Duration, agentShare float64, talk ti
 	agS := Stream{Name: "agent", Rate: rate * agentShare, Calls: agent, Rows: mk(agent, "0", 2000, 2200+int(talk.Milliseconds()), 50000)}
 	switch side {
 	case AppQueue:
-		ivrS.FromUser, ivrS.Service = "selftest", "dtmf"
-		agS.FromUser, agS.Service = "appqueue", "10000"
+		ivrS.FromUser, ivrS.Service = "appqueue", "10000"
+		agS.FromUser, agS.Service = "appqueue", "10001"
 	default:
 		ivrS.FromUser, ivrS.Service = "trunk", "10000"
 		agS.FromUser, agS.Service = "trunk", "10000"

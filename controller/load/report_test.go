@@ -93,7 +93,7 @@ func TestMix(t *testing.T) {
 		}
 	}
 	aq := Mix(AppQueue, 10, time.Minute, 0.25, time.Second, "1")
-	if aq[0].FromUser != "selftest" || aq[0].Service != "dtmf" || aq[1].FromUser != "appqueue" {
+	if aq[0].FromUser != "appqueue" || aq[0].Service != "10000" || aq[1].FromUser != "appqueue" || aq[1].Service != "10001" {
 		t.Fatalf("app_queue endpoints: %+v %+v", aq[0].FromUser, aq[1].FromUser)
 	}
 	hl := Mix(Hotline, 10, time.Minute, 0.25, time.Second, "1")

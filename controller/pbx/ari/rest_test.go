@@ -95,22 +95,7 @@ func TestDoConcurrent(t *testing.T) {
 	f := newFakeARI(t)
 	d, _ := New(f.config())
 	const n = 300
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- d.Do(context.Background(), pbx.Answer{Channel: pbx.ChannelID(fmt.Sprintf("c%d", i))})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	answerAll(t, d, n)
 	if got := len(f.got()); got != n {
 		t.Fatalf("server saw %d requests, want %d", got, n)
 	}
@@ -160,7 +145,17 @@ func TestDoStaysUnderAsteriskSessionLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 400
+	answerAll(t, d, 400)
+	mu.Lock()
+	defer mu.Unlock()
+	if most > MaxConns || most < 2 {
+		t.Fatalf("%d connections open at once, want at most %d (and more than one)", most, MaxConns)
+	}
+}
+
+// answerAll sends n Answer commands at once and fails on any error.
+func answerAll(t *testing.T, d *Driver, n int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range n {
@@ -176,10 +171,5 @@ func TestDoStaysUnderAsteriskSessionLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if most > MaxConns || most < 2 {
-		t.Fatalf("%d connections open at once, want at most %d (and more than one)", most, MaxConns)
 	}
 }

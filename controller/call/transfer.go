@@ -29,11 +29,14 @@ type TransferSettings struct {
 	RingTimeout time.Duration
 }
 
+// errNoTransferDial: the installation places no transfers to numbers.
+var errNoTransferDial = errors.New("no transfer.dial is configured")
+
 // endpoint returns the endpoint to dial for number, or why the number
 // may not be dialled.
 func (t TransferSettings) endpoint(number string) (string, error) {
 	if t.Dial == "" {
-		return "", errors.New("no transfer.dial is configured")
+		return "", errNoTransferDial
 	}
 	allowed := false
 	for _, p := range t.Allow {
@@ -59,7 +62,11 @@ func (c *Call) transfer(ctx context.Context, number string) {
 	if err != nil {
 		log.Warn("transfer not placed; the caller goes to an agent", "err", err)
 		c.Trail("ivr", "transfer", "to "+number+" not placed ("+err.Error()+"): to an agent instead")
-		c.event(ctx, "transfer_failed", map[string]any{"number": number, "reason": "not allowed"})
+		reason := "not allowed"
+		if errors.Is(err, errNoTransferDial) {
+			reason = "not configured"
+		}
+		c.event(ctx, "transfer_failed", map[string]any{"number": number, "reason": reason})
 		c.queue(ctx)
 		return
 	}

@@ -117,4 +117,8 @@ func TestTransferToAnOutsideNumber(t *testing.T) {
 	if slices.Contains(e.eventKinds(ct.ID), "transfer_dialing") {
 		t.Fatal("a number outside transfer.allow was dialled")
 	}
+	var reason string
+	if err := e.db.GetContext(e.ctx, &reason, `SELECT data->>'reason' FROM contact_events WHERE contact_id = $1 AND kind = 'transfer_failed'`, ct.ID); err != nil || reason != "not allowed" {
+		t.Fatalf("transfer_failed reason %q (%v), want not allowed", reason, err)
+	}
 }

@@ -611,6 +611,12 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 	}
 	c.finishAt(ctx, store.DispAnswered, hangupBy, ended)
 	c.logErr("ended", c.m.acd.Ended(ctx, c.acdCall(), agent, c.contact))
+	// The caller first: the survey starts as the agent hangs up, not after
+	// the recording's check, which may wait for the switch to close the
+	// file.
+	if hangupBy == "agent" && c.service.Survey != "" {
+		c.survey(ctx)
+	}
 	if rec != "" {
 		hi := recEnd.Sub(recStart).Seconds()
 		lo := hi
@@ -622,9 +628,6 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 			}
 		}
 		c.finishRecording(ctx, rec, recDone, lo, hi)
-	}
-	if hangupBy == "agent" && c.service.Survey != "" {
-		c.survey(ctx)
 	}
 }
 

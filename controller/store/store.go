@@ -25,8 +25,10 @@ type Store struct {
 	DB *sqlx.DB
 }
 
-// Backoff bounds for Open's retries while Postgres is unreachable.
+// maxConns bounds the pool; openFirstDelay and openMaxDelay bound Open's
+// retries while Postgres is unreachable.
 const (
+	maxConns       = 32
 	openFirstDelay = 200 * time.Millisecond
 	openMaxDelay   = 5 * time.Second
 )
@@ -42,8 +44,11 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("store: database url: %w", err)
 	}
 	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(8)
+	// Keep every connection the pool opens: under load the IVR's lookups,
+	// call records and agent states use many at once, and closing all but
+	// a few after each burst makes the next burst wait for new backends.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 
 	target := Redact(dsn)

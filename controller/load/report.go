@@ -30,12 +30,16 @@ type Stream struct {
 	Rows     [][]string // caller-uac.xml injection rows, one per call
 }
 
+// ivrStayMs bounds how long a self-service caller stays after the key.
+const ivrStayMs = 60000
+
 // Mix builds a side's caller streams for one rate step: (1-agentShare) of
 // the calls go self-service, agentShare reach an agent. Both sides get the
 // same rates, call counts and caller rows (only the endpoint and number
 // differ):
 //
-//   - self-service: key 1 at 2.5 s, then wait for the system's BYE.
+//   - self-service: key 1 at 2.5 s, then wait for the system's BYE
+//     (at most ivrStayMs).
 //     hotline: 10000's main flow: greeting and menu, the bill looked up
 //     and read out, the bill sub-menu's 5 s, goodbye. app_queue side: the
 //     sandbox's [appqueue] dialplan doing the same with the same prompt
@@ -51,6 +55,12 @@ type Stream struct {
 //     for like.
 //
 // Caller numbers are unique per call: prefix + 5 digits.
+//
+// An ivr caller whom the self-service sends to an agent instead (a bill
+// lookup that fails under load takes the flow's on_error, to an agent)
+// hangs up ivrStayMs after the key, as a caller who has talked would:
+// nobody else ends that call, since the agent's phone waits for the
+// caller. The self-service itself ends long before that.
 func Mix(side Side, rate float64, dur time.Duration, agentShare float64, talk time.Duration, prefix string) []Stream {
 	total := int(math.Round(rate * dur.Seconds()))
 	agent := int(math.Round(float64(total) * agentShare))
@@ -62,7 +72,7 @@ func Mix(side Side, rate float64, dur time.Duration, agentShare float64, talk ti
 		}
 		return rows
 	}
-	ivrS := Stream{Name: "ivr", Rate: rate * (1 - agentShare), Calls: ivr, Rows: mk(ivr, "1", 2500, 0, 0)}
+	ivrS := Stream{Name: "ivr", Rate: rate * (1 - agentShare), Calls: ivr, Rows: mk(ivr, "1", 2500, ivrStayMs, 0)}
 	agS := Stream{Name: "agent", Rate: rate * agentShare, Calls: agent, Rows: mk(agent, "0", 2000, 2200+int(talk.Milliseconds()), 50000)}
 	switch side {
 	case AppQueue:

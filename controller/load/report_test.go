@@ -76,7 +76,7 @@ func TestMix(t *testing.T) {
 		if ivr.Rate != 7.5 || ag.Rate != 2.5 {
 			t.Fatalf("%s: rates %g/%g", side, ivr.Rate, ag.Rate)
 		}
-		if got := strings.Join(ivr.Rows[0], ";"); got != "131200000;1;2500;;0;;0;0" {
+		if got := strings.Join(ivr.Rows[0], ";"); got != "131200000;1;2500;;0;;0;60000" {
 			t.Fatalf("%s ivr row %q", side, got)
 		}
 		if got := strings.Join(ag.Rows[149], ";"); got != "131250149;0;2000;;0;;0;3200" {

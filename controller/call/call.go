@@ -528,10 +528,16 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (acd.AgentID, pbx.ChannelI
 func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID, answered time.Time, adopted bool, rec pbx.RecordingName) {
 	bridge := pbx.BridgeID(string(c.channel) + "-b")
 	log := c.log.With("agent", agent, "bridge", bridge)
-	// The recording runs from recStart until the bridge is torn down;
-	// both ends are read on hotline's clock, which also starts and stops
-	// it, so the check compares like with like.
+	// The recording's length is checked against two bounds. At least:
+	// from RecordingStarted to the hang-up (recStarted, ended; the
+	// switch's timestamps, or when the event reached hotline if it has
+	// none, which only lowers the bound; the two clocks are assumed to
+	// agree well within the tolerance). At most: from sending the record
+	// command to the reply to its stop (recStart, recEnd, on hotline's
+	// clock). Under load either command can take a second or more, so
+	// the command times alone cannot say when the file started.
 	recStart := answered
+	var recStarted time.Time
 	if !adopted {
 		if c.moh {
 			_ = c.do(ctx, pbx.StopMOH{Channel: c.channel})
@@ -593,6 +599,8 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 			if c.service.Survey == "" {
 				c.m.hangup(ctx, c.channel)
 			}
+		case ev.Recording == rec && ev.Kind == pbx.RecordingStarted:
+			recStarted = eventTime(ev) // Asterisk stamps none: then when it reached hotline, later still
 		case ev.Recording == rec && (ev.Kind == pbx.RecordingFinished || ev.Kind == pbx.RecordingFailed):
 			recDone = true
 		case ev.Channel == leg && ev.Kind == pbx.ChannelHold:
@@ -605,29 +613,35 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 		}
 	}
 	log.Info("call ended", "hangup_by", hangupBy, "talk", ended.Sub(answered).Round(time.Millisecond))
+	c.finishAt(ctx, store.DispAnswered, hangupBy, ended)
+	c.logErr("ended", c.m.acd.Ended(ctx, c.acdCall(), agent, c.contact))
+	// The recording is stopped while its bridge still exists: Asterisk
+	// can lose the RecordingFinished of a recording whose bridge is
+	// destroyed under it.
 	recEnd := time.Now()
+	if rec != "" {
+		recEnd = c.stopRecording(ctx, rec, recDone)
+	}
 	if err := c.do(ctx, pbx.DestroyBridge{Bridge: bridge}); err != nil && !errors.Is(err, pbx.ErrNotFound) {
 		log.Warn("bridge not destroyed", "err", err)
 	}
-	c.finishAt(ctx, store.DispAnswered, hangupBy, ended)
-	c.logErr("ended", c.m.acd.Ended(ctx, c.acdCall(), agent, c.contact))
-	// The caller first: the survey starts as the agent hangs up, not after
-	// the recording's check, which may wait for the switch to close the
-	// file.
-	if hangupBy == "agent" && c.service.Survey != "" {
+	if hangupBy == "agent" && c.service.Survey != "" && !c.hungUp {
 		c.survey(ctx)
 	}
 	if rec != "" {
 		hi := recEnd.Sub(recStart).Seconds()
 		lo := hi
-		if unnoticed {
+		switch {
+		case unnoticed:
 			// The bridge broke unheard, somewhere after the link went down.
 			lo = max(0, unnoticedSince.Sub(recStart).Seconds())
 			if unnoticedSince.IsZero() {
 				lo = 0
 			}
+		case !recStarted.IsZero():
+			lo = min(hi, max(0, ended.Sub(recStarted).Seconds()))
 		}
-		c.finishRecording(ctx, rec, recDone, lo, hi)
+		c.checkRecording(ctx, rec, lo, hi)
 	}
 }
 
@@ -656,25 +670,40 @@ func (c *Call) survey(ctx context.Context) {
 	}
 }
 
-// finishRecording waits (briefly) for the switch to close the file, then
-// checks it holds the whole bridged call.
-// The bridged time lies between lo and hi seconds (equal unless the
-// hang-up went unnoticed).
-func (c *Call) finishRecording(ctx context.Context, rec pbx.RecordingName, done bool, lo, hi float64) {
-	if !done {
-		_ = c.do(ctx, pbx.StopRecording{Name: rec})
-		timer := time.NewTimer(5 * time.Second)
-		defer timer.Stop()
-		for !done {
-			x, ok := c.mb.get(ctx, timer.C)
-			if !ok {
-				break
-			}
-			if x.ev.Recording == rec && (x.ev.Kind == pbx.RecordingFinished || x.ev.Kind == pbx.RecordingFailed) {
-				done = true
-			}
+// recordingWait bounds the wait for the switch to report a stopped
+// recording finished.
+const recordingWait = 5 * time.Second
+
+// stopRecording stops rec unless the switch already reported it done, and
+// waits (at most recordingWait) until it does. It returns when the stop
+// was acknowledged: the latest the file can have ended.
+func (c *Call) stopRecording(ctx context.Context, rec pbx.RecordingName, done bool) time.Time {
+	if done {
+		return time.Now()
+	}
+	_ = c.do(ctx, pbx.StopRecording{Name: rec})
+	stopped := time.Now()
+	timer := time.NewTimer(recordingWait)
+	defer timer.Stop()
+	for !done {
+		x, ok := c.mb.get(ctx, timer.C)
+		if !ok {
+			c.log.Warn("the switch did not report the recording finished", "recording", rec, "waited", recordingWait)
+			break
+		}
+		switch {
+		case x.ev.Recording == rec && (x.ev.Kind == pbx.RecordingFinished || x.ev.Kind == pbx.RecordingFailed):
+			done = true
+		case c.isCallerHangup(x.ev):
+			c.noteHangup(x.ev) // the survey is not played to a caller who left
 		}
 	}
+	return stopped
+}
+
+// checkRecording checks that the file holds the whole bridged call, whose
+// length lies between lo and hi seconds, and stores the verdict.
+func (c *Call) checkRecording(ctx context.Context, rec pbx.RecordingName, lo, hi float64) {
 	path := filepath.Join(c.m.cfg.RecordingDir, string(rec)+"."+c.m.cfg.RecordingFormat)
 	chk := recording.VerifyRange(path, lo, hi, c.m.cfg.RecordingTolerance)
 	bridged := hi

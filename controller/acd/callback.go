@@ -188,6 +188,21 @@ type callbackState struct {
 	dialContact int64
 }
 
+// OfferStands reports whether o's agent is still reserved for o's call.
+// An offer that reached a call after the call had reported its result
+// (its customer gave up waiting at callback.hold_max just as an agent
+// freed up) does not: reporting the result released the agent, who may
+// already be serving someone else, so the offer must not be dialled.
+func (a *ACD) OfferStands(ctx context.Context, o Offer) (bool, error) {
+	var ok bool
+	err := a.do(ctx, func() error {
+		ag := a.agents[o.Agent]
+		ok = ag != nil && ag.State == Reserved && ag.Call == o.Call
+		return nil
+	})
+	return ok, err
+}
+
 // DialContact tells the ACD the contact of a callback's dial, once the
 // call side has created it: from then on the states of the agents
 // reserved for the dial (RINGING, ON_CALL) are filed under it, not under

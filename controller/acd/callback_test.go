@@ -215,6 +215,53 @@ func TestCallbackRetriesThenFails(t *testing.T) {
 	})
 }
 
+// An offer made just before the call reported its result (the customer
+// reached callback.hold_max as an agent freed up) no longer stands: the
+// result released the agent, and a dial with that offer would book the
+// agent twice.
+func TestCallbackOfferStandsUntilTheResult(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		a := New([]QueueConfig{{ID: "q", Callback: CallbackPolicy{Attempts: 3, Interval: time.Minute, DialTimeout: 30 * time.Second}}},
+			[]Agent{liveAgent("a1", time.Now(), nil, "q")}, &memJournal{}, quiet())
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = a.Run(runCtx) }()
+		defer func() { cancel(); <-done }()
+		var dials, calls offers
+		a.SetCallbackHandler(dials.put)
+		if _, err := a.EnqueueCallback(ctx, Callback{ID: 9, Queue: "q", Number: "10086", EnqueuedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		d := dials.take()
+		if len(d) != 1 {
+			t.Fatalf("dials %+v", d)
+		}
+		if ok, err := a.OfferStands(ctx, d[0]); !ok || err != nil {
+			t.Fatalf("a fresh offer: stands %v, %v", ok, err)
+		}
+		// The call gives up before it has read the offer.
+		if err := a.CallbackResult(ctx, 9, "", OutcomeNoAgent); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := a.OfferStands(ctx, d[0]); ok || err != nil {
+			t.Fatalf("after the result: stands %v, %v; want false", ok, err)
+		}
+		// The released agent takes the next caller; the stale offer still
+		// does not stand, though the agent is RESERVED again.
+		_ = a.Enqueue(ctx, Waiting{Call: "c1", Queue: "q", EnqueuedAt: time.Now(), Offer: calls.put})
+		if o := calls.take(); len(o) != 1 || o[0].Agent != "a1" {
+			t.Fatalf("the next caller was not offered to a1: %+v", o)
+		}
+		if ok, _ := a.OfferStands(ctx, d[0]); ok {
+			t.Fatal("the stale callback offer stands while a1 is reserved for c1")
+		}
+		if ok, _ := a.OfferStands(ctx, Offer{Call: "c1", Agent: "a1"}); !ok {
+			t.Fatal("c1's offer does not stand")
+		}
+	})
+}
+
 func TestCallbackValidation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()

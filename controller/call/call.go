@@ -314,6 +314,12 @@ func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
 				return
 			}
 		case x.holdLimit:
+			if c.mb.hasOffer() {
+				// An agent freed up as the limit struck: the offer goes
+				// first, the limit after it if the agent does not answer.
+				c.mb.put(x)
+				continue
+			}
 			c.callbackHoldLimit(ctx)
 			return
 		case x.ev.Kind == pbx.PlaybackFinished && x.ev.Playback == c.holdPlayback:

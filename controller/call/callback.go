@@ -85,7 +85,8 @@ func (m *Manager) dialCallback(o acd.Offer) {
 
 // endCallback unregisters a callback's call; an offer that reached it
 // too late (the ACD offered the callback again as it ended) starts a new
-// call.
+// call, if it still stands: one made before the call reported its result
+// has had its agent released by that result.
 func (m *Manager) endCallback(c *Call) {
 	m.mu.Lock()
 	for k, v := range m.routes {
@@ -105,6 +106,13 @@ func (m *Manager) endCallback(c *Call) {
 	c.mb.mu.Unlock()
 	m.mu.Unlock()
 	for _, o := range late {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ok, err := m.acd.OfferStands(ctx, o)
+		cancel()
+		if err != nil || !ok {
+			c.log.Info("late callback offer no longer stands; not dialled", "agent", o.Agent, "err", err)
+			continue
+		}
 		m.dialCallback(o)
 	}
 }

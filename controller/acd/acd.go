@@ -135,23 +135,26 @@ type ACD struct {
 	cbHandler atomic.Pointer[func(Offer)]
 
 	// owned by the Run goroutine
-	queues    map[QueueID]*queue
-	agents    map[AgentID]*Agent
-	order     []*Agent // stable iteration order for listings
-	pool      *Pool    // the READY agents, indexed for routing
-	aging     Aging    // line order: priority callers go ahead, nobody starves
-	journal   Journal
-	cbJournal CallbackJournal
-	line      []*Waiting // every queue's calls, first in line first
-	seq       uint64
-	byCall    map[CallID]*Waiting // calls in line
-	callbacks map[int64]*Waiting  // live callbacks, in line or not
-	timers    timerHeap
-	timerSeq  uint64
-	ewts      map[QueueID]*EWT // per queue, fed by live events (estimate.go)
-	backlog   *Backlog         // the expected-wait estimate over every queue (estimate.go)
-	ahead     []Contender      // its scratch list of calls ahead
-	ringBuf   []*Agent         // dispatch's scratch list for ring-all
+	queues      map[QueueID]*queue
+	agents      map[AgentID]*Agent
+	order       []*Agent // stable iteration order for listings
+	pool        *Pool    // the READY agents, indexed for routing
+	aging       Aging    // line order: priority callers go ahead, nobody starves
+	journal     Journal
+	cbJournal   CallbackJournal
+	line        []*Waiting // every queue's calls, first in line first
+	seq         uint64
+	byCall      map[CallID]*Waiting // calls in line
+	callbacks   map[int64]*Waiting  // live callbacks, in line or not
+	timers      timerHeap
+	timerSeq    uint64
+	ewts        map[QueueID]*EWT              // per queue, fed by live events (estimate.go)
+	backlog     *Backlog                      // the expected-wait estimate over every queue (estimate.go)
+	ahead       []Contender                   // its scratch list of calls ahead
+	joiners     []Joiner                      // and of callers expected to join ahead
+	arrivals    map[arrivalClass]*ArrivalRate // callers with a head start, per queue and priority (estimate.go)
+	arrivalKeys []arrivalClass                // joinersAhead's scratch
+	ringBuf     []*Agent                      // dispatch's scratch list for ring-all
 }
 
 type queue struct {
@@ -320,6 +323,7 @@ func (a *ACD) Enqueue(ctx context.Context, w Waiting) error {
 		wc.Skills = maps.Clone(w.Skills)
 		wc.offering, wc.cb = "", nil
 		a.insert(&wc)
+		a.arrived(&wc)
 		a.log.Info("call queued", "call", w.Call, "queue", w.Queue, "position", a.position(&wc), "priority", w.Priority)
 		a.dispatch()
 		return nil

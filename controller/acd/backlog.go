@@ -18,6 +18,22 @@ type Contender struct {
 	// Handle is the mean time an agent is busy with a call of the call's
 	// queue (its EWT.Handle); zero or less counts as the waiting caller's.
 	Handle time.Duration
+	// Weight is how many calls it stands for when it is an expectation,
+	// not a call (callers expected to join ahead, EstimateJoining): their
+	// handle time times Weight is queued on the agents who may take them,
+	// and they take no READY agent outright. Zero is one real call.
+	Weight float64
+}
+
+// Joiner is a class of callers expected to join the line after the
+// caller and still go ahead of it: a higher priority whose head start
+// outruns the caller's (Aging). They arrive at Rate per second, and those
+// who arrive within Window from now go ahead.
+type Joiner struct {
+	Alts   []Request
+	Handle time.Duration
+	Rate   float64
+	Window time.Duration
 }
 
 // Backlog estimates a waiting caller's expected wait when agents serve
@@ -57,7 +73,7 @@ type Contender struct {
 // who are not READY are busy, each freeing at the rate the handle times
 // give (exponential handle times: how long a call has lasted does not
 // matter). Callers who will join the line ahead of the caller later (a
-// VIP within its head start) are not foreseen.
+// VIP within its head start) are foreseen by EstimateJoining.
 //
 // A Backlog is made for a fixed list of agents whose Queues and Skills do
 // not change afterwards (their State may): it remembers who may take what.
@@ -80,6 +96,7 @@ type Backlog struct {
 	sigGroups [][]int32       // per signature, the groups that may take it
 	readyLeft int             // READY agents left in the groups
 	k         float64         // calls effectively ahead (Ahead)
+	joined    []Contender     // EstimateJoining's scratch
 	order     []int32         // firstFree's scratch
 	// Groups of agents who may take the same of the calls concerned
 	// (group 0: the agents who may take none), one slice per field so
@@ -145,14 +162,18 @@ func (b *Backlog) Estimate(self Contender, ahead []Contender, abandonRate float6
 		}
 		run = sig
 		gs := b.sigGroups[sig]
-		if len(gs) == 0 || b.takeReady(gs) {
+		if len(gs) == 0 || (c.Weight == 0 && b.takeReady(gs)) {
 			continue // nobody on duty may take it; or a READY agent does
 		}
 		hc := c.Handle.Seconds()
 		if hc <= 0 {
 			hc = h
 		}
-		pending, runHandle = pending+hc, hc
+		weight := c.Weight
+		if weight == 0 {
+			weight = 1
+		}
+		pending, runHandle = pending+weight*hc, hc
 	}
 	if pending > 0 {
 		b.pour(b.sigGroups[run], pending, runHandle)
@@ -184,6 +205,48 @@ func (b *Backlog) Estimate(self Contender, ahead []Contender, abandonRate float6
 		return NoEstimate
 	}
 	return time.Duration(wait * float64(time.Second))
+}
+
+// EstimateJoining is Estimate counting, ahead of the calls in line, the
+// callers expected to join ahead of the caller while it waits:
+// Rate × min(Window, wait) of each class of joiners. The wait and that
+// count depend on each other; starting from the wait without joiners,
+// a few rounds settle it (the wait only grows, and by less each round).
+// Ahead still reports the calls in line only.
+func (b *Backlog) EstimateJoining(self Contender, ahead []Contender, abandonRate float64, joiners []Joiner) time.Duration {
+	wait := b.Estimate(self, ahead, abandonRate)
+	if len(joiners) == 0 || wait == 0 || wait == NoEstimate {
+		return wait
+	}
+	k := b.k
+	defer func() {
+		b.k = k
+		clear(b.joined) // keeps no call's requirements alive
+		b.joined = b.joined[:0]
+	}()
+	for range 4 {
+		js := b.joined[:0]
+		for _, j := range joiners {
+			if m := j.Rate * min(j.Window, wait).Seconds(); m > 0 {
+				js = append(js, Contender{Alts: j.Alts, Handle: j.Handle, Weight: m})
+			}
+		}
+		if len(js) == 0 {
+			break
+		}
+		js = append(js, ahead...)
+		b.joined = js
+		next := b.Estimate(self, js, abandonRate)
+		if next == NoEstimate {
+			return next
+		}
+		settled := next-wait < 100*time.Millisecond
+		wait = next
+		if settled {
+			break
+		}
+	}
+	return wait
 }
 
 // firstFree is the expected time until the first agent of groups gs is

@@ -246,3 +246,33 @@ func TestEstimateCountsOtherQueuesAhead(t *testing.T) {
 		}
 	})
 }
+
+// Joiners expected within the wait lengthen it: with n busy agents, k
+// calls ahead and joiners at rate r for as long as the caller waits, the
+// wait W = (k+1+rW)·h/n, that is (k+1)·h/(n − r·h). A window shorter than
+// the wait counts only the joiners within it.
+func TestEstimateJoining(t *testing.T) {
+	ag := &Agent{ID: "a1", State: OnCall, Queues: map[QueueID]bool{"q": true}}
+	b := NewBacklog([]*Agent{ag})
+	alts := []Request{{Queue: "q"}}
+	self := Contender{Alts: alts, Handle: 100 * time.Second}
+	ahead := []Contender{{Alts: alts, Handle: 100 * time.Second}}
+	if w := b.Estimate(self, ahead, 0); w != 200*time.Second {
+		t.Fatalf("without joiners: %v, want 200 s", w)
+	}
+	j := Joiner{Alts: alts, Handle: 100 * time.Second, Rate: 0.002, Window: time.Hour}
+	if w := b.EstimateJoining(self, ahead, 0, []Joiner{j}); math.Abs(w.Seconds()-250) > 1 {
+		t.Errorf("joiners for the whole wait: %v, want about 250 s", w)
+	}
+	if k := b.Ahead(); k != 1 {
+		t.Errorf("Ahead %v, want the 1 call in line", k)
+	}
+	j.Window = 50 * time.Second // 0.1 joiners expected
+	if w := b.EstimateJoining(self, ahead, 0, []Joiner{j}); math.Abs(w.Seconds()-210) > 0.001 {
+		t.Errorf("joiners for 50 s: %v, want 210 s", w)
+	}
+	j.Window = 0
+	if w := b.EstimateJoining(self, ahead, 0, []Joiner{j}); w != 200*time.Second {
+		t.Errorf("no window: %v, want 200 s", w)
+	}
+}

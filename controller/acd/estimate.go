@@ -1,8 +1,10 @@
 package acd
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -105,10 +107,117 @@ func (a *ACD) estimate(w *Waiting) time.Duration {
 		ahead = append(ahead, Contender{Alts: x.alts, Handle: a.ewtOf(x.Queue).Handle()})
 	}
 	e := a.ewtOf(w.Queue)
-	ewt := a.backlog.Estimate(Contender{Alts: w.alts, Handle: e.Handle()}, ahead, e.AbandonRate())
+	joiners := a.joinersAhead(w)
+	ewt := a.backlog.EstimateJoining(Contender{Alts: w.alts, Handle: e.Handle()}, ahead, e.AbandonRate(), joiners)
 	clear(ahead) // keeps no call's requirements alive
 	a.ahead = ahead[:0]
 	return ewt
+}
+
+// arrivalTau is the memory of ArrivalRate: arrivals decay with this
+// time constant.
+const arrivalTau = 30 * time.Minute
+
+// minArrivalSpan is how long a class must have been seen before its rate
+// counts: one VIP in the first seconds is no rate.
+const minArrivalSpan = time.Minute
+
+// arrivalClass is callers of one queue and priority.
+type arrivalClass struct {
+	queue    QueueID
+	priority int
+}
+
+// ArrivalRate follows a class of callers' arrivals per second,
+// exponentially weighted over 30 minutes, and who may take their calls
+// (the last one's alternatives). The zero value is ready to use.
+type ArrivalRate struct {
+	alts        []Request
+	count       float64 // arrivals, each decayed since it came
+	first, last time.Time
+}
+
+// Add counts an arrival at now of a call these alternatives may take.
+func (r *ArrivalRate) Add(now time.Time, alts []Request) {
+	if r.first.IsZero() {
+		r.first, r.last = now, now
+	}
+	r.count = r.count*math.Exp(-now.Sub(r.last).Seconds()/arrivalTau.Seconds()) + 1
+	r.last = now
+	r.alts = append(r.alts[:0], alts...)
+}
+
+// Rate is the arrivals per second at now: the decayed count over the
+// decayed time the class was seen, τ(1 − e^(−span/τ)). It is 0 until the
+// class has been seen for a minute.
+func (r *ArrivalRate) Rate(now time.Time) float64 {
+	span := now.Sub(r.first)
+	if r.first.IsZero() || span < minArrivalSpan {
+		return 0
+	}
+	tau := arrivalTau.Seconds()
+	c := r.count * math.Exp(-now.Sub(r.last).Seconds()/tau)
+	return c / (tau * (1 - math.Exp(-span.Seconds()/tau)))
+}
+
+// Joiner returns the class, callers of the given priority, as callers
+// who, joining from now on, go ahead of a caller of priority p who joined
+// at enqueued (their head start beats p's by more than that caller has
+// waited); ok is false if none would.
+func (r *ArrivalRate) Joiner(aging Aging, priority int, now time.Time, p int, enqueued time.Time, handle time.Duration) (Joiner, bool) {
+	window := enqueued.Add(aging.HeadStart[priority] - aging.HeadStart[p]).Sub(now)
+	if window <= 0 {
+		return Joiner{}, false
+	}
+	rate := r.Rate(now)
+	if rate <= 0 {
+		return Joiner{}, false
+	}
+	return Joiner{Alts: r.alts, Handle: handle, Rate: rate, Window: window}, true
+}
+
+// arrived counts a call joining the line, if its priority has a head
+// start: only such callers can join later and still go ahead of others.
+func (a *ACD) arrived(w *Waiting) {
+	if a.aging.HeadStart[w.Priority] <= 0 {
+		return
+	}
+	k := arrivalClass{w.Queue, w.Priority}
+	r := a.arrivals[k]
+	if r == nil {
+		if a.arrivals == nil {
+			a.arrivals = map[arrivalClass]*ArrivalRate{}
+		}
+		r = &ArrivalRate{}
+		a.arrivals[k] = r
+	}
+	r.Add(a.now(), w.alts)
+}
+
+// joinersAhead lists the classes of callers who, joining from now on,
+// would still go ahead of w, in a fixed order (the estimate is a pure
+// function of the ACD's state).
+func (a *ACD) joinersAhead(w *Waiting) []Joiner {
+	js := a.joiners[:0]
+	now := a.now()
+	keys := a.arrivalKeys[:0]
+	for k := range a.arrivals {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y arrivalClass) int {
+		if c := cmp.Compare(y.priority, x.priority); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.queue, y.queue)
+	})
+	a.arrivalKeys = keys
+	for _, k := range keys {
+		if j, ok := a.arrivals[k].Joiner(a.aging, k.priority, now, w.Priority, w.EnqueuedAt, a.ewtOf(k.queue).Handle()); ok {
+			js = append(js, j)
+		}
+	}
+	a.joiners = js
+	return js
 }
 
 // mayTake says whether ag, were it READY, may take a call with these

@@ -105,3 +105,47 @@ func TestEstimateIsFedByLiveEvents(t *testing.T) {
 		}
 	})
 }
+
+// VIPs who have been joining foresee more ahead of a normal caller: those
+// who join within their head start over it go ahead. Once the caller has
+// waited longer than that head start, no later VIP passes it and the
+// estimate counts only the calls in line.
+func TestEstimateForeseesVIPsJoiningAhead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		a, _ := runQueues(t, []QueueConfig{{ID: "q", RingTimeout: 10 * time.Second, AHT: 100 * time.Second}},
+			liveAgent("a1", time.Now(), nil, "q"))
+		var got offers
+		enqueue := func(call CallID, priority int) {
+			t.Helper()
+			if err := a.Enqueue(ctx, Waiting{Call: call, Queue: "q", Priority: priority, EnqueuedAt: time.Now(), Offer: got.put}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enqueue("c0", PriorityNormal)
+		if err := a.Answered(ctx, "c0", "a1"); err != nil { // a1 is busy from now on
+			t.Fatal(err)
+		}
+		// Three VIPs in 61 s: about 0.05 a second.
+		enqueue("v1", PriorityVIP)
+		time.Sleep(30 * time.Second)
+		enqueue("v2", PriorityVIP)
+		time.Sleep(31 * time.Second)
+		enqueue("v3", PriorityVIP)
+		enqueue("n1", PriorityNormal)
+		_, foreseen, _, err := a.Estimate(ctx, "n1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Three VIPs and n1 on one agent, 100 s each, nobody abandons: 400 s
+		// for the calls in line alone.
+		if foreseen <= 500*time.Second {
+			t.Errorf("n1's estimate %v with VIPs joining at 0.05/s for its next 120 s, want well above the 400 s of the calls in line", foreseen)
+		}
+		time.Sleep(121 * time.Second)
+		_, inLine, _, _ := a.Estimate(ctx, "n1")
+		if math.Abs(inLine.Seconds()-400) > 0.001 {
+			t.Errorf("n1's estimate %v after its 120 s, want 400 s: no VIP joining now goes ahead of it", inLine)
+		}
+	})
+}

@@ -104,8 +104,12 @@ type EWTStats struct {
 	LongRelErr       float64
 	LongQueueOnlyErr float64
 	LongNaiveErr     float64
-	MeanEstimate     time.Duration
-	MeanActualEWT    time.Duration
+	// LongInLineErr is LongRelErr for the estimate that counts only the
+	// calls in line, foreseeing no callers who join later and go ahead
+	// (VIPs within their head start; acd.Backlog.EstimateJoining).
+	LongInLineErr float64
+	MeanEstimate  time.Duration
+	MeanActualEWT time.Duration
 }
 
 type classAcc struct {
@@ -152,6 +156,7 @@ type call struct {
 	waiting   bool
 	estimate  float64 // EWT at arrival, seconds; <0: none (answered at once)
 	queueOnly float64
+	inLine    float64 // the estimate without callers joining ahead later
 	naive     float64
 	ahead     float64 // calls effectively ahead on its agents (acd.Backlog.Ahead)
 }
@@ -258,6 +263,16 @@ func Run(cfg Config) (Result, error) {
 	line := acd.NewLine(cfg.Aging)
 	backlog := acd.NewBacklog(agents)
 	var ahead []acd.Contender
+	// Arrivals of the kinds whose priority has a head start: callers who
+	// may join after a caller and still go ahead of it (the live ACD's
+	// estimate foresees them the same way).
+	arrivals := make([]*acd.ArrivalRate, len(mix))
+	for k, m := range mix {
+		if cfg.Aging.HeadStart[m.Priority] > 0 {
+			arrivals[k] = &acd.ArrivalRate{}
+		}
+	}
+	var joiners []acd.Joiner
 	// onDuty[k]: agents who may take a call of kind k (all are on duty).
 	onDuty := make([]int, len(mix))
 	for k := range mix {
@@ -285,6 +300,7 @@ func Run(cfg Config) (Result, error) {
 		naive       []float64
 		long, longN []float64
 		longQ       []float64
+		longL       []float64
 		sumEst      float64
 		sumAct      float64
 		misrouted   error
@@ -348,6 +364,7 @@ func Run(cfg Config) (Result, error) {
 					long = append(long, math.Abs(c.estimate-wait)/wait)
 					longQ = append(longQ, math.Abs(c.queueOnly-wait)/wait)
 					longN = append(longN, math.Abs(c.naive-wait)/wait)
+					longL = append(longL, math.Abs(c.inLine-wait)/wait)
 				}
 			}
 		}
@@ -380,6 +397,9 @@ func Run(cfg Config) (Result, error) {
 				res.Offered++
 				class(m.Priority).offered++
 			}
+			if arrivals[kind] != nil {
+				arrivals[kind].Add(at(now), alts[kind])
+			}
 			// The two routing decisions (see acd.Route): a call arriving
 			// gets the agent the router picks, or joins the line.
 			req := c.entry.Req
@@ -400,8 +420,22 @@ func Run(cfg Config) (Result, error) {
 						own++
 					}
 				}
+				joiners = joiners[:0]
+				for k, r := range arrivals {
+					if r == nil {
+						continue
+					}
+					if j, ok := r.Joiner(cfg.Aging, mix[k].Priority, at(now), m.Priority, at(now), ewts[mix[k].Queue].Handle()); ok {
+						joiners = append(joiners, j)
+					}
+				}
 				e := ewts[m.Queue]
-				c.estimate = backlog.Estimate(acd.Contender{Alts: alts[kind], Handle: e.Handle()}, ahead, e.AbandonRate()).Seconds()
+				self := acd.Contender{Alts: alts[kind], Handle: e.Handle()}
+				c.inLine = backlog.Estimate(self, ahead, e.AbandonRate()).Seconds()
+				c.estimate = c.inLine
+				if len(joiners) > 0 {
+					c.estimate = backlog.EstimateJoining(self, ahead, e.AbandonRate(), joiners).Seconds()
+				}
 				c.ahead = backlog.Ahead()
 				c.queueOnly = e.Estimate(own, onDuty[kind], 0).Seconds()
 				c.naive = e.NaiveEstimate(own, onDuty[kind], 0).Seconds()
@@ -466,7 +500,7 @@ func Run(cfg Config) (Result, error) {
 	}
 	res.EWT = EWTStats{
 		Samples: len(ests), MedianRelErr: median(ests), QueueOnlyRelErr: median(queueOnly), NaiveRelErr: median(naive),
-		Long: len(long), LongRelErr: median(long), LongQueueOnlyErr: median(longQ), LongNaiveErr: median(longN),
+		Long: len(long), LongRelErr: median(long), LongQueueOnlyErr: median(longQ), LongNaiveErr: median(longN), LongInLineErr: median(longL),
 	}
 	if len(ests) > 0 {
 		res.EWT.MeanEstimate = time.Duration(sumEst / float64(len(ests)) * float64(time.Second))

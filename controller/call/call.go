@@ -646,6 +646,10 @@ func (c *Call) bridged(ctx context.Context, agent acd.AgentID, leg pbx.ChannelID
 			}
 		case !recStarted.IsZero():
 			lo = min(hi, max(0, ended.Sub(recStarted).Seconds()))
+		case !adopted:
+			// The hang-up came before RecordingStarted: the file may
+			// hold next to nothing.
+			lo = 0
 		}
 		c.checkRecording(ctx, rec, lo, hi)
 	}

@@ -522,6 +522,9 @@ func TestCallbackCustomerIsNotHeldForEver(t *testing.T) {
 	if len(missed) != 1 || missed[0] != c.ID {
 		t.Fatalf("agent's missed offer filed under contacts %v, want the dial's contact %d", missed, c.ID)
 	}
+	if got := e.states("1001"); !strings.Contains(got, "RESERVED,RINGING,NOT_READY") {
+		t.Errorf("agent went %s, want its phone to have rung (RINGING) before NOT_READY", got)
+	}
 	res, _ := customer.Stop(2 * time.Second)
 	if res.Events["answered"] != 1 || res.Events["far-bye"] != 1 {
 		t.Fatalf("customer's phone: %s, want one answered call that hotline ended", res.Summary())

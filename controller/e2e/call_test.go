@@ -69,6 +69,10 @@ func TestRingTimeoutGoesToTheNextAgent(t *testing.T) {
 	if s, reason := e.agentState("1001"); s != "NOT_READY" || reason != "no answer" {
 		t.Fatalf("agent 1001 is %s (%q), want NOT_READY (no answer)", s, reason)
 	}
+	// The phone rang (its 180 is RINGING) before it was given up.
+	if got, want := e.states("1001"), "NOT_READY,READY,RESERVED,RINGING,NOT_READY"; got != want {
+		t.Errorf("agent 1001 went %s, want %s", got, want)
+	}
 }
 
 func TestNoInputReleasesTheCall(t *testing.T) {

@@ -292,6 +292,15 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		p.waitErr = cmd.Wait()
 		close(p.done)
 	}()
+	// A scenario SIPp refuses (a variable declared but used once, a
+	// missing pcap...) makes it exit at once: a phone that is not there
+	// must fail the test that wanted it, not look like one that never
+	// answers.
+	if err := p.waitListening(startTimeout); err != nil {
+		p.kill()
+		<-p.done
+		return nil, err
+	}
 	// Hard bounds: SIPp's own -timeout, then a kill; and ctx.
 	go func() {
 		hard := time.NewTimer(timeout + 10*time.Second)
@@ -305,6 +314,30 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		}
 	}()
 	return p, nil
+}
+
+// startTimeout bounds how long Start waits for SIPp to bind its port.
+const startTimeout = 10 * time.Second
+
+// waitListening waits until SIPp has bound its SIP port (a UDP socket on
+// LocalPort in /proc/net/udp), or has exited, or timeout has passed.
+func (p *Process) waitListening(timeout time.Duration) error {
+	want := fmt.Sprintf(":%04X ", p.LocalPort)
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-p.done:
+			return fmt.Errorf("sipp: exited as it started (scenario %s): %s", p.opts.Scenario, tail(filepath.Join(p.dir, "stdout.log"), 5))
+		default:
+		}
+		if b, err := os.ReadFile("/proc/net/udp"); err != nil || strings.Contains(string(b), want) {
+			return nil // bound (or no way to tell)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sipp: port %d not bound %s after start (scenario %s); logs in %s", p.LocalPort, timeout, p.opts.Scenario, p.dir)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Dir is where this run's logs go.

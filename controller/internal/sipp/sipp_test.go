@@ -2,7 +2,10 @@ package sipp
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,4 +73,53 @@ func TestCallOverLoopback(t *testing.T) {
 
 func itoa(i int) string {
 	return strconv.Itoa(i)
+}
+
+// Every phone scenario in sipp/ loads and listens: SIPp refuses a
+// scenario with a mistake in it (a variable declared but used once) by
+// exiting at once, and a phone that is not there would pass for one that
+// never answers.
+func TestEveryPhoneScenarioStarts(t *testing.T) {
+	dir, err := ScenarioDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*-uas*.xml"))
+	if err != nil || len(names) < 5 {
+		t.Fatalf("phone scenarios %v, %v", names, err)
+	}
+	for _, name := range names {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			p, err := Start(context.Background(), Options{Scenario: filepath.Base(name), Timeout: 20 * time.Second, Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Stop(2 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Start reports a scenario SIPp refuses instead of handing back a process
+// that has already exited.
+func TestStartRefusesABrokenScenario(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.xml")
+	scenario := `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="declares a variable it never uses">
+  <Global variables="unused" />
+  <recv request="INVITE" />
+</scenario>
+`
+	if err := os.WriteFile(bad, []byte(scenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Start(context.Background(), Options{Scenario: bad, Timeout: 20 * time.Second, Dir: t.TempDir()})
+	if err == nil {
+		_, _ = p.Stop(time.Second)
+		t.Fatal("Start accepted a scenario SIPp refuses")
+	}
+	if !strings.Contains(err.Error(), "exited as it started") || !strings.Contains(err.Error(), "unused") {
+		t.Errorf("error %q, want it to say SIPp exited and why", err)
+	}
 }

@@ -222,12 +222,8 @@ func TestCallbackRetriesThenFails(t *testing.T) {
 func TestCallbackOfferStandsUntilTheResult(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		a := New([]QueueConfig{{ID: "q", Callback: CallbackPolicy{Attempts: 3, Interval: time.Minute, DialTimeout: 30 * time.Second}}},
-			[]Agent{liveAgent("a1", time.Now(), nil, "q")}, &memJournal{}, quiet())
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = a.Run(runCtx) }()
-		defer func() { cancel(); <-done }()
+		a, _ := runQueues(t, []QueueConfig{{ID: "q", Callback: CallbackPolicy{Attempts: 3, Interval: time.Minute, DialTimeout: 30 * time.Second}}},
+			liveAgent("a1", time.Now(), nil, "q"))
 		var dials, calls offers
 		a.SetCallbackHandler(dials.put)
 		if _, err := a.EnqueueCallback(ctx, Callback{ID: 9, Queue: "q", Number: "10086", EnqueuedAt: time.Now()}); err != nil {

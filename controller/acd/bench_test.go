@@ -275,9 +275,12 @@ func BenchmarkPickAllReady(b *testing.B) {
 
 // BenchmarkEstimate times one expected-wait estimate on the ACD goroutine
 // (Estimate without the channel) for the last caller in line, the most
-// work, once the ACD has seen the calls' requirements: pooled is 1,500 agents each serving 3 of 10 queues with 300 calls
-// waiting; skills is the routing benchmark's centre (10,000 agents, 200
-// skills, 1,000 calls each needing its own skills and levels).
+// work, once the ACD has seen the calls' requirements: pooled is 1,500
+// agents each serving 3 of 10 queues with 300 calls waiting ("VIPs
+// joining": the same, with VIPs of two queues foreseen to join ahead,
+// which takes a few rounds of the estimate); skills is the routing
+// benchmark's centre (10,000 agents, 200 skills, 1,000 calls each needing
+// its own skills and levels).
 func BenchmarkEstimate(b *testing.B) {
 	build := func(agents []Agent, queues []QueueConfig, calls []Waiting) (*ACD, *Waiting) {
 		a := New(queues, agents, nil, slog.New(slog.DiscardHandler))
@@ -290,7 +293,7 @@ func BenchmarkEstimate(b *testing.B) {
 		}
 		return a, last
 	}
-	b.Run("pooled", func(b *testing.B) {
+	pooled := func(b *testing.B, vips bool) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		var queues []QueueConfig
 		for q := range 10 {
@@ -310,6 +313,23 @@ func BenchmarkEstimate(b *testing.B) {
 				EnqueuedAt: t0.Add(time.Duration(i) * time.Second)})
 		}
 		a, w := build(agents, queues, calls)
+		if vips {
+			// VIPs of two queues have been joining, one every 20 s each
+			// for ten minutes; the last caller is within their head start.
+			now := w.EnqueuedAt.Add(time.Second)
+			a.now = func() time.Time { return now }
+			a.arrivals = map[arrivalClass]*ArrivalRate{}
+			for _, q := range []QueueID{"q0", "q1"} {
+				r := &ArrivalRate{}
+				for t := now.Add(-10 * time.Minute); t.Before(now); t = t.Add(20 * time.Second) {
+					r.Add(t, []Request{{Queue: q}})
+				}
+				a.arrivals[arrivalClass{q, PriorityVIP}] = r
+			}
+			if len(a.joinersAhead(w)) != 2 {
+				b.Fatal("the VIPs are not foreseen")
+			}
+		}
 		a.estimate(w) // learns who may take what: once per ACD
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -318,7 +338,9 @@ func BenchmarkEstimate(b *testing.B) {
 				b.Fatal("no wait estimated")
 			}
 		}
-	})
+	}
+	b.Run("pooled", func(b *testing.B) { pooled(b, false) })
+	b.Run("pooled, VIPs joining", func(b *testing.B) { pooled(b, true) })
 	b.Run("skills", func(b *testing.B) {
 		env := newRouteEnv(10_000, 1_000, 200, 42)
 		var agents []Agent

@@ -314,10 +314,9 @@ func (c *Call) waitInQueue(ctx context.Context, enqueued time.Time) {
 				return
 			}
 		case x.holdLimit:
-			if c.mb.hasOffer() {
+			if c.mb.behindOffer(x) {
 				// An agent freed up as the limit struck: the offer goes
 				// first, the limit after it if the agent does not answer.
-				c.mb.put(x)
 				continue
 			}
 			c.callbackHoldLimit(ctx)

@@ -45,6 +45,21 @@ func (m *mailbox) put(x msg) {
 	}
 }
 
+// behindOffer puts x back at the end of the queue if an offer waits in
+// it, so that the offer is read first; it reports whether it did. Check
+// and put are one step: an offer cannot slip in between.
+func (m *mailbox) behindOffer(x msg) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, y := range m.q {
+		if y.offer != nil {
+			m.q = append(m.q, x)
+			return true
+		}
+	}
+	return false
+}
+
 // hasOffer reports whether an offer waits in the mailbox.
 func (m *mailbox) hasOffer() bool {
 	m.mu.Lock()

@@ -633,59 +633,42 @@ func (r *runner) execMenu(ctx context.Context, n *Node, name string) (step, erro
 	if err := r.emergencyFirst(ctx, name); err != nil {
 		return step{}, err
 	}
-	invalid := 0
-	key := r.takeKey()
-	ask := key == ""
-	var err error
-	for {
-		if key == "" && ask {
-			if key, err = r.play(ctx, name, r.render(n.Say, name)...); err != nil {
-				return step{}, err
-			}
-			ask = false
-		}
-		if key == "" {
-			var out bool
-			if key, out, err = r.wait(ctx, name, n.Timeout); err != nil {
-				return step{}, err
-			}
-			if out {
-				return r.noInput(name), nil
-			}
-			if key == "" {
-				r.s.Trail(name, "timeout", "no key for "+n.Timeout.String())
-				if n.OnTimeout.Name == TargetRepeat {
-					ask = true
-					continue
-				}
-				return step{t: n.OnTimeout, noInput: true}, nil
-			}
-		}
-		r.keyed()
-		if r.zeroOut(n, key) {
-			return r.toAgent(name, "zero-out"), nil
-		}
+	return r.keyLoop(ctx, n, name, func(key string) (step, bool) {
 		for _, o := range n.Options {
 			if o.Key == key {
 				r.s.Trail(name, "choice", key+" → "+o.To.Name)
-				return step{t: o.To}, nil
+				return step{t: o.To}, true
 			}
 		}
-		invalid++
-		r.s.Trail(name, "invalid", fmt.Sprintf("key %s (%d of %d)", key, invalid, n.MaxInvalid))
-		if invalid >= n.MaxInvalid {
-			r.s.Trail(name, "choice", n.OnMaxInvalid.Name+" after invalid keys")
-			return step{t: n.OnMaxInvalid}, nil
-		}
-		r.pending = r.pending[:0]
-		if key, err = r.play(ctx, name, r.render(n.InvalidSay, name)...); err != nil {
-			return step{}, err
-		}
-		ask = true
-	}
+		return step{}, false
+	})
 }
 
 func (r *runner) execSurvey(ctx context.Context, n *Node, name string) (step, error) {
+	return r.keyLoop(ctx, n, name, func(key string) (step, bool) {
+		if len(key) != 1 || key[0] < '0' || key[0] > '9' {
+			return step{}, false
+		}
+		score := int(key[0] - '0')
+		if score < n.Min || score > n.Max {
+			return step{}, false
+		}
+		r.res.SurveyScore = score
+		if n.Into != "" {
+			r.top().vars[n.Into] = score
+		}
+		r.served = true
+		r.s.Trail(name, "survey", "score "+key)
+		return step{t: n.Next}, true
+	})
+}
+
+// keyLoop is what a menu and a survey share: play say (unless a key was
+// typed ahead), wait for one key (on_timeout, or say again on repeat),
+// zero-out to an agent, and hand the key to accept. A key accept does
+// not take is invalid: invalid_say, and after max_invalid of them
+// on_max_invalid.
+func (r *runner) keyLoop(ctx context.Context, n *Node, name string, accept func(key string) (step, bool)) (step, error) {
 	invalid := 0
 	key := r.takeKey()
 	ask := key == ""
@@ -718,16 +701,8 @@ func (r *runner) execSurvey(ctx context.Context, n *Node, name string) (step, er
 		if r.zeroOut(n, key) {
 			return r.toAgent(name, "zero-out"), nil
 		}
-		if len(key) == 1 && key[0] >= '0' && key[0] <= '9' {
-			if score := int(key[0] - '0'); score >= n.Min && score <= n.Max {
-				r.res.SurveyScore = score
-				if n.Into != "" {
-					r.top().vars[n.Into] = score
-				}
-				r.served = true
-				r.s.Trail(name, "survey", "score "+key)
-				return step{t: n.Next}, nil
-			}
+		if st, ok := accept(key); ok {
+			return st, nil
 		}
 		invalid++
 		r.s.Trail(name, "invalid", fmt.Sprintf("key %s (%d of %d)", key, invalid, n.MaxInvalid))

@@ -121,11 +121,48 @@ func (c *Call) runNew(ctx context.Context, arrived time.Time) {
 	c.lookupPriority(ctx)
 	c.event(ctx, "arrived", map[string]any{"service": c.service.Number, "caller": c.caller})
 	c.log.Info("call arrived")
-	if err := c.do(ctx, pbx.Answer{Channel: c.channel}); err != nil {
-		c.finish(ctx, store.DispAbandonedIVR, "caller")
+	if err := c.answer(ctx); err != nil {
+		if c.hungUp || errors.Is(err, pbx.ErrNotFound) {
+			c.finish(ctx, store.DispAbandonedIVR, "caller")
+			return
+		}
+		c.log.Error("the switch did not answer the call; hanging it up", "err", err)
+		c.hangupAndFinish(ctx, store.DispFailed, "system")
 		return
 	}
 	c.runIVR(ctx)
+}
+
+// answerAttempts is how many times a call's answer is asked for.
+const answerAttempts = 3
+
+// answer answers the caller's channel. A reply that does not come in time
+// is not a refusal: under load Asterisk queues commands for seconds, and
+// the channel may be answered after all. So it is asked again (answering
+// an answered channel changes nothing); only a channel that is gone, or
+// answerAttempts failures, end the call.
+func (c *Call) answer(ctx context.Context) error {
+	return retry(ctx, answerAttempts, func(ctx context.Context) error {
+		return c.do(ctx, pbx.Answer{Channel: c.channel})
+	}, func(attempt int, err error) {
+		c.log.Warn("answer not confirmed; asking again", "attempt", attempt, "err", err)
+	})
+}
+
+// retry runs op up to attempts times while it fails with an error other
+// than pbx.ErrNotFound (the channel is gone: asking again cannot help),
+// calling again before each new try. It returns op's last error.
+func retry(ctx context.Context, attempts int, op func(context.Context) error, again func(attempt int, err error)) error {
+	var err error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		if err = op(ctx); err == nil || errors.Is(err, pbx.ErrNotFound) || ctx.Err() != nil {
+			return err
+		}
+		if attempt < attempts {
+			again(attempt, err)
+		}
+	}
+	return err
 }
 
 func (c *Call) runIVR(ctx context.Context) {

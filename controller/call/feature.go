@@ -45,7 +45,7 @@ func (m *Manager) startFeature(ctx context.Context, ev pbx.Event) {
 	c := m.newCall(ev.Channel, Service{Number: "feature"}, ev.Caller)
 	m.spawn(ctx, c, func(ctx context.Context) {
 		defer m.hangup(ctx, c.channel)
-		if err := c.do(ctx, pbx.Answer{Channel: c.channel}); err != nil {
+		if err := c.answer(ctx); err != nil {
 			return
 		}
 		prompt := "sound:auth-thankyou"

@@ -133,7 +133,7 @@ func (c *Call) runNew(ctx context.Context, arrived time.Time) {
 	c.runIVR(ctx)
 }
 
-// answerAttempts is how many times a call's answer is asked for.
+// answerAttempts is how many times an answer or a hang-up is asked for.
 const answerAttempts = 3
 
 // answer answers the caller's channel. A reply that does not come in time

@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -296,9 +297,20 @@ func (m *Manager) Live() int {
 	return len(seen)
 }
 
+// hangup hangs a channel up. Like an answer, a hang-up whose reply times
+// out is asked for again: a channel left up would keep a caller in
+// silence, or an agent's phone off-hook. A channel already gone is fine.
 func (m *Manager) hangup(ctx context.Context, ch pbx.ChannelID) {
-	if err := m.sw.Do(ctx, pbx.Hangup{Channel: ch}); err != nil {
+	err := retry(ctx, answerAttempts, func(ctx context.Context) error {
+		return m.sw.Do(ctx, pbx.Hangup{Channel: ch})
+	}, func(attempt int, err error) {
+		m.log.Warn("hang-up not confirmed; asking again", "channel", ch, "attempt", attempt, "err", err)
+	})
+	switch {
+	case err == nil, errors.Is(err, pbx.ErrNotFound), ctx.Err() != nil:
 		m.log.Debug("hangup", "channel", ch, "err", err)
+	default:
+		m.log.Error("the switch did not hang the channel up", "channel", ch, "attempts", answerAttempts, "err", err)
 	}
 }
 

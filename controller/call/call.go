@@ -94,11 +94,15 @@ func (c *Call) addAgentLeg(ch pbx.ChannelID) {
 	c.m.register(string(ch), c)
 }
 
-// dropAgentLeg forgets a leg that is gone.
+// dropAgentLeg forgets a leg that is gone or given up, and stops routing
+// its events to the call: a leg whose originate timed out may still come
+// up on the switch later, and answered with no call to take it the
+// Manager hangs it up instead of leaving an agent's phone in silence.
 func (c *Call) dropAgentLeg(ch pbx.ChannelID) {
 	c.mu.Lock()
 	c.legs = slices.DeleteFunc(c.legs, func(l pbx.ChannelID) bool { return l == ch })
 	c.mu.Unlock()
+	c.m.unregister(string(ch), c)
 }
 
 // acdCall is the call's ID in the ACD: its caller channel, or for a

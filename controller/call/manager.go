@@ -269,6 +269,16 @@ func (m *Manager) register(key string, c *Call) {
 	m.mu.Unlock()
 }
 
+// unregister stops routing key's events to c (and only to c).
+func (m *Manager) unregister(key string, c *Call) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.routes[key] == c {
+		delete(m.routes, key)
+		delete(m.since, key)
+	}
+}
+
 func (m *Manager) route(key string) *Call {
 	m.mu.Lock()
 	defer m.mu.Unlock()

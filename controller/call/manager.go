@@ -229,7 +229,7 @@ func (m *Manager) reconcile(s *pbx.Snapshot, taken time.Time) {
 	for key, c := range m.routes {
 		if c.ownsChannel(key) && m.since[key].Before(taken) {
 			if _, live := s.Channel(pbx.ChannelID(key)); !live {
-				m.log.Info("channel ended while the link was down", "channel", key)
+				m.log.Info("channel gone from the switch, its hang-up unheard", "channel", key)
 				c.mb.put(msg{ev: pbx.Event{Kind: pbx.ChannelHungup, Channel: pbx.ChannelID(key), At: time.Now(), CauseText: "gone from the switch unnoticed"},
 					unnoticed: true, since: m.linkDown})
 			}

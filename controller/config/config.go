@@ -15,16 +15,21 @@ type Config struct {
 	Database Database `yaml:"database"`
 	// Switch is the media switch hotline drives: "asterisk" (default,
 	// over ARI) or "freeswitch" (over the Event Socket).
-	Switch     string     `yaml:"switch"`
-	Asterisk   Asterisk   `yaml:"asterisk"`
-	FreeSWITCH FreeSWITCH `yaml:"freeswitch"`
-	API        API        `yaml:"api"`
-	Recording  Recording  `yaml:"recording"`
-	IVR        IVR        `yaml:"ivr"`
-	Transfer   Transfer   `yaml:"transfer"`
-	Queues     []Queue    `yaml:"queues"`
-	Services   []Service  `yaml:"services"`
-	Agents     []Agent    `yaml:"agents"`
+	Switch string `yaml:"switch"`
+	// ReconcileEvery is how often hotline compares its calls and busy
+	// agents with the switch's channel list (30 s): a hang-up it did not
+	// hear of must not leave a call running or an agent ON_CALL. It also
+	// happens after every reconnect.
+	ReconcileEvery time.Duration `yaml:"reconcile_every"`
+	Asterisk       Asterisk      `yaml:"asterisk"`
+	FreeSWITCH     FreeSWITCH    `yaml:"freeswitch"`
+	API            API           `yaml:"api"`
+	Recording      Recording     `yaml:"recording"`
+	IVR            IVR           `yaml:"ivr"`
+	Transfer       Transfer      `yaml:"transfer"`
+	Queues         []Queue       `yaml:"queues"`
+	Services       []Service     `yaml:"services"`
+	Agents         []Agent       `yaml:"agents"`
 
 	// Where the configuration came from, for error messages; set by Load.
 	file string

@@ -35,9 +35,10 @@ const (
 // out.
 func Default() *Config {
 	return &Config{
-		Mode:   "development",
-		Log:    Log{Level: "info", Format: "text"},
-		Switch: SwitchAsterisk,
+		Mode:           "development",
+		Log:            Log{Level: "info", Format: "text"},
+		Switch:         SwitchAsterisk,
+		ReconcileEvery: DefaultReconcileEvery,
 		Asterisk: Asterisk{
 			URL:      "http://127.0.0.1:8088",
 			Username: "hotline",
@@ -49,6 +50,10 @@ func Default() *Config {
 		IVR:        IVR{ScriptsDir: "ivr-scripts"},
 	}
 }
+
+// DefaultReconcileEvery is how often calls and agents are checked against
+// the switch's channel list.
+const DefaultReconcileEvery = 30 * time.Second
 
 // Per-queue defaults, applied to each queue that leaves them out.
 const (

@@ -301,6 +301,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	timer(add, "transfer.ring_timeout", c.Transfer.RingTimeout, true)
+	timer(add, "reconcile_every", c.ReconcileEvery, false)
+	if c.ReconcileEvery > 0 && c.ReconcileEvery < time.Second {
+		add("reconcile_every", "%s is shorter than 1s: each check asks the switch for every channel", c.ReconcileEvery)
+	}
 
 	numbers := map[string]bool{}
 	for i, s := range c.Services {

@@ -65,6 +65,12 @@ queues:
 			`hotline.yaml:7: queues[1].ring_timeout: 25h0m0s is longer than 24h0m0s`,
 			`hotline.yaml:8: queues[1].wrap_up: 1.5ms is finer than a millisecond`,
 		}},
+		{"reconcile interval too short", "database: {url: postgres://h/db}\nreconcile_every: 200ms\nqueues: [{id: q}]\n", []string{
+			`hotline.yaml:2: reconcile_every: 200ms is shorter than 1s: each check asks the switch for every channel`,
+		}},
+		{"reconcile interval not positive", "database: {url: postgres://h/db}\nreconcile_every: 0s\nqueues: [{id: q}]\n", []string{
+			`hotline.yaml:2: reconcile_every: 0s must be positive`,
+		}},
 		{"queue ids and strategy", `database: {url: postgres://h/db}
 queues:
   - id: "a b"

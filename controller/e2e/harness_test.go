@@ -41,6 +41,9 @@ type options struct {
 	wrapUp      time.Duration
 	noInput     time.Duration
 	ariURL      string // ARI through this URL instead of the sandbox's own
+	// reconcileEvery, if set, replaces the 30 s between checks of the
+	// calls against the switch's channel list.
+	reconcileEvery time.Duration
 	// edit, if set, changes the configuration before it is validated
 	// (queues with skills, overflow, max_wait, callbacks; agents' skills).
 	edit func(*config.Config)
@@ -55,6 +58,9 @@ func testConfig(t *testing.T, dbURL string, o options) *config.Config {
 	cfg.Asterisk.URL, cfg.Asterisk.Username, cfg.Asterisk.Password = url, user, pass
 	if o.ariURL != "" {
 		cfg.Asterisk.URL = o.ariURL
+	}
+	if o.reconcileEvery > 0 {
+		cfg.ReconcileEvery = o.reconcileEvery
 	}
 	cfg.API.Listen = freePort(t)
 	cfg.Recording.Dir = testenv.RecordingDir(t)

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -150,4 +153,83 @@ func TestMissedHangupDoesNotLeaveTheAgentOnCall(t *testing.T) {
 	if states := e.states("1001"); !strings.HasSuffix(states, ",ON_CALL,AFTER_CALL_WORK,READY") {
 		t.Fatalf("agent states %s, want ON_CALL → AFTER_CALL_WORK → READY", states)
 	}
+}
+
+// A hang-up hotline never hears of while its link stays up must not
+// leave the agent ON_CALL either. Asterisk is told to send hotline's
+// application no events at all (its ARI event filter), as if they were
+// lost; the websocket stays connected, so no reconnect helps. The
+// periodic check against the switch's channel list (reconcile_every)
+// must find the caller gone, end the call, hang up the agent's leg and
+// free the agent, all while the events are still withheld.
+func TestUnheardHangupIsFoundByThePeriodicCheck(t *testing.T) {
+	o := fast
+	o.reconcileEvery = 2 * time.Second
+	e := start(t, o)
+	e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "500"})
+	e.ready("1001")
+	// Presses 0 at once and hangs up 6 s after its key.
+	caller := e.callAsync([]string{"13800000004", "0", "1500", "", "0", "", "0", "6000"})
+	e.waitAgent("1001", "ON_CALL")
+	restore := e.withholdEvents()
+	defer restore()
+	r, err := caller.Wait()
+	if err != nil {
+		t.Fatalf("sipp: %v", err)
+	}
+	if r.Failed != 0 || r.Events["near-bye"] != 1 {
+		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
+	}
+	e.waitAgent("1001", "READY")
+	c := e.contact("13800000004")
+	if c.Disposition.String != store.DispAnswered || c.AgentID.String != "1001" || c.HangupBy.String != "caller" {
+		t.Fatalf("contact %+v, want answered by 1001, ended by the caller", c)
+	}
+	if states := e.states("1001"); !strings.HasSuffix(states, ",ON_CALL,AFTER_CALL_WORK,READY") {
+		t.Fatalf("agent states %s, want ON_CALL → AFTER_CALL_WORK → READY", states)
+	}
+}
+
+// withholdEvents sets hotline's ARI application's event filter to a type
+// Asterisk never sends it, and returns a function that puts back the
+// filter the driver had set.
+func (e *env) withholdEvents() (restore func()) {
+	e.t.Helper()
+	ariURL, user, pass := testenv.ARI(e.t)
+	app := strings.TrimSuffix(ariURL, "/") + "/ari/applications/" + e.cfg.Asterisk.App
+	do := func(method, url string, body any) []byte {
+		e.t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, err := http.NewRequestWithContext(e.ctx, method, url, rd)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		req.SetBasicAuth(user, pass)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode/100 != 2 {
+			e.t.Fatalf("%s %s: %s: %s", method, url, resp.Status, out)
+		}
+		return out
+	}
+	var cur struct {
+		Allowed []map[string]any `json:"events_allowed"`
+	}
+	if err := json.Unmarshal(do("GET", app, nil), &cur); err != nil {
+		e.t.Fatal(err)
+	}
+	if len(cur.Allowed) == 0 {
+		e.t.Fatal("hotline's application has no event filter to put back")
+	}
+	do("PUT", app+"/eventFilter", map[string]any{"allowed": []map[string]string{{"type": "TextMessageReceived"}}})
+	return func() { do("PUT", app+"/eventFilter", map[string]any{"allowed": cur.Allowed}) }
 }

@@ -96,8 +96,9 @@ func Serve(ctx context.Context, cfg *config.Config, st *store.Store, drv pbx.Dri
 		// Announcements and callback dialling per queue; the Manager
 		// registers itself as the ACD's callback handler once it has
 		// adopted the calls of a previous run.
-		Queues:   queueSettings(cfg),
-		Transfer: call.TransferSettings{Dial: cfg.Transfer.Dial, Allow: cfg.Transfer.Allow, RingTimeout: cfg.Transfer.RingTimeout}},
+		Queues:         queueSettings(cfg),
+		ReconcileEvery: cfg.ReconcileEvery,
+		Transfer:       call.TransferSettings{Dial: cfg.Transfer.Dial, Allow: cfg.Transfer.Allow, RingTimeout: cfg.Transfer.RingTimeout}},
 		drv, st, a, log)
 
 	ln, err := net.Listen("tcp", cfg.API.Listen)

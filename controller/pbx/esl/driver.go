@@ -483,15 +483,7 @@ func (d *Driver) prepare(cmd pbx.Command) (renderEnv, error) {
 			d.chBridge[ch] = c.Bridge
 		}
 	case pbx.RemoveFromBridge, pbx.DestroyBridge, pbx.RecordBridge:
-		var br pbx.BridgeID
-		switch c := c.(type) {
-		case pbx.RemoveFromBridge:
-			br = c.Bridge
-		case pbx.DestroyBridge:
-			br = c.Bridge
-		case pbx.RecordBridge:
-			br = c.Bridge
-		}
+		br := bridgeOf(c)
 		m, ok := d.bridges[br]
 		if !ok {
 			return env, fmt.Errorf("%w: bridge %s", pbx.ErrNotFound, br)
@@ -506,15 +498,7 @@ func (d *Driver) prepare(cmd pbx.Command) (renderEnv, error) {
 		}
 		d.recs[c.Name] = recording{channel: c.Channel, format: c.Format, terminate: c.TerminateOn}
 	case pbx.StopRecording, pbx.PauseRecording, pbx.ResumeRecording:
-		var name pbx.RecordingName
-		switch c := c.(type) {
-		case pbx.StopRecording:
-			name = c.Name
-		case pbx.PauseRecording:
-			name = c.Name
-		case pbx.ResumeRecording:
-			name = c.Name
-		}
+		name := recordingOf(c)
 		r, ok := d.recs[name]
 		if !ok {
 			return env, fmt.Errorf("%w: recording %s", pbx.ErrNotFound, name)
@@ -524,18 +508,47 @@ func (d *Driver) prepare(cmd pbx.Command) (renderEnv, error) {
 	return env, nil
 }
 
+// bridgeOf is the bridge RemoveFromBridge, DestroyBridge or RecordBridge
+// acts on ("" for other commands).
+func bridgeOf(cmd pbx.Command) pbx.BridgeID {
+	switch c := cmd.(type) {
+	case pbx.RemoveFromBridge:
+		return c.Bridge
+	case pbx.DestroyBridge:
+		return c.Bridge
+	case pbx.RecordBridge:
+		return c.Bridge
+	}
+	return ""
+}
+
+// recordingOf is the recording a recording command names ("" for
+// others).
+func recordingOf(cmd pbx.Command) pbx.RecordingName {
+	switch c := cmd.(type) {
+	case pbx.RecordChannel:
+		return c.Name
+	case pbx.RecordBridge:
+		return c.Name
+	case pbx.StopRecording:
+		return c.Name
+	case pbx.PauseRecording:
+		return c.Name
+	case pbx.ResumeRecording:
+		return c.Name
+	}
+	return ""
+}
+
 // rollback undoes what prepare recorded for a command that failed: a
 // recording that never started has no RECORD_STOP to end it.
 func (d *Driver) rollback(cmd pbx.Command) {
-	var name pbx.RecordingName
-	switch c := cmd.(type) {
-	case pbx.RecordChannel:
-		name = c.Name
-	case pbx.RecordBridge:
-		name = c.Name
+	switch cmd.(type) {
+	case pbx.RecordChannel, pbx.RecordBridge:
 	default:
 		return
 	}
+	name := recordingOf(cmd)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if r, ok := d.recs[name]; ok && !r.live {

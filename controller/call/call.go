@@ -153,6 +153,19 @@ func (c *Call) answer(ctx context.Context) error {
 	})
 }
 
+// originate dials a leg. A failure is not proof that the switch did
+// nothing: a reply that did not come in time may follow a leg that is
+// ringing, or already answered. So a failed leg is hung up (one that does
+// not exist is no error): it must not ring on, or hold an agent's or a
+// customer's phone in silence.
+func (c *Call) originate(ctx context.Context, o pbx.Originate) error {
+	err := c.do(ctx, o)
+	if err != nil {
+		c.m.hangup(ctx, o.ID)
+	}
+	return err
+}
+
 // retry runs op up to attempts times while it fails with an error other
 // than pbx.ErrNotFound (the channel is gone: asking again cannot help),
 // calling again before each new try. It returns op's last error.
@@ -477,7 +490,7 @@ func (c *Call) ring(ctx context.Context, o acd.Offer) (acd.AgentID, pbx.ChannelI
 		})
 		c.event(ctx, "offered", map[string]any{"agent": string(ag.Agent)})
 		log.Info("ringing agent", "endpoint", ag.Endpoint)
-		err := c.do(ctx, pbx.Originate{ID: leg, Endpoint: ag.Endpoint, CallerID: c.callerID(),
+		err := c.originate(ctx, pbx.Originate{ID: leg, Endpoint: ag.Endpoint, CallerID: c.callerID(),
 			Timeout: o.RingTimeout + 5*time.Second, Args: []string{"agent", string(c.channel)}})
 		if err != nil {
 			log.Warn("agent unreachable", "err", err)

@@ -285,7 +285,7 @@ func (c *Call) dialCustomer(ctx context.Context, endpoint string, agentLeg pbx.C
 	if strings.Trim(callerID, "0123456789+") != "" {
 		callerID = ""
 	}
-	err := c.do(ctx, pbx.Originate{ID: c.channel, Endpoint: endpoint, CallerID: callerID, Timeout: customerRingTimeout + 5*time.Second,
+	err := c.originate(ctx, pbx.Originate{ID: c.channel, Endpoint: endpoint, CallerID: callerID, Timeout: customerRingTimeout + 5*time.Second,
 		Args: []string{callbackArg, strconv.FormatInt(c.callback.ID, 10)}})
 	if err != nil {
 		c.log.Warn("callback dial failed", "endpoint", endpoint, "err", err)

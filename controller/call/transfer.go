@@ -128,7 +128,7 @@ func (c *Call) dialTransfer(ctx context.Context, leg pbx.ChannelID, endpoint str
 	if ring <= 0 {
 		ring = 30 * time.Second
 	}
-	err := c.do(ctx, pbx.Originate{ID: leg, Endpoint: endpoint, CallerID: c.callerID(), Timeout: ring + 5*time.Second,
+	err := c.originate(ctx, pbx.Originate{ID: leg, Endpoint: endpoint, CallerID: c.callerID(), Timeout: ring + 5*time.Second,
 		Args: []string{transferArg, string(c.channel)}})
 	if err != nil {
 		c.log.Warn("transfer dial failed", "endpoint", endpoint, "err", err)

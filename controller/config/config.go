@@ -21,6 +21,10 @@ type Config struct {
 	// hear of must not leave a call running or an agent ON_CALL. It also
 	// happens after every reconnect.
 	ReconcileEvery time.Duration `yaml:"reconcile_every"`
+	// CommandTimeout is how long hotline waits for the switch's reply to
+	// a command (10 s). An answer or hang-up not confirmed in time is
+	// asked for again; other commands count as failed.
+	CommandTimeout time.Duration `yaml:"command_timeout"`
 	Asterisk       Asterisk      `yaml:"asterisk"`
 	FreeSWITCH     FreeSWITCH    `yaml:"freeswitch"`
 	API            API           `yaml:"api"`

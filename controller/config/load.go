@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hotline-cc/hotline/controller/acd"
+	"github.com/hotline-cc/hotline/controller/pbx"
 )
 
 // Environment variables hotline reads secrets from. Secrets are never read
@@ -39,6 +40,7 @@ func Default() *Config {
 		Log:            Log{Level: "info", Format: "text"},
 		Switch:         SwitchAsterisk,
 		ReconcileEvery: DefaultReconcileEvery,
+		CommandTimeout: pbx.DefaultCommandTimeout,
 		Asterisk: Asterisk{
 			URL:      "http://127.0.0.1:8088",
 			Username: "hotline",

@@ -50,6 +50,7 @@ func TestParseDefaults(t *testing.T) {
 		{"asterisk.app", cfg.Asterisk.App, "hotline"},
 		{"api.listen", cfg.API.Listen, "127.0.0.1:8089"},
 		{"reconcile_every", cfg.ReconcileEvery, 30 * time.Second},
+		{"command_timeout", cfg.CommandTimeout, 10 * time.Second},
 		{"recording.format", cfg.Recording.Format, "wav"},
 		{"ivr.scripts_dir", cfg.IVR.ScriptsDir, "ivr-scripts"},
 		{"ivr.no_input_timeout", cfg.IVR.NoInputTimeout, time.Duration(0)},

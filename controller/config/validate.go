@@ -305,6 +305,10 @@ func (c *Config) Validate() error {
 	if c.ReconcileEvery > 0 && c.ReconcileEvery < time.Second {
 		add("reconcile_every", "%s is shorter than 1s: each check asks the switch for every channel", c.ReconcileEvery)
 	}
+	timer(add, "command_timeout", c.CommandTimeout, false)
+	if c.CommandTimeout > 0 && c.CommandTimeout < time.Second {
+		add("command_timeout", "%s is shorter than 1s: a busy switch takes longer to reply, and the command would be sent again or count as failed", c.CommandTimeout)
+	}
 
 	numbers := map[string]bool{}
 	for i, s := range c.Services {

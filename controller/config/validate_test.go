@@ -71,6 +71,12 @@ queues:
 		{"reconcile interval not positive", "database: {url: postgres://h/db}\nreconcile_every: 0s\nqueues: [{id: q}]\n", []string{
 			`hotline.yaml:2: reconcile_every: 0s must be positive`,
 		}},
+		{"command timeout too short", "database: {url: postgres://h/db}\ncommand_timeout: 500ms\nqueues: [{id: q}]\n", []string{
+			`hotline.yaml:2: command_timeout: 500ms is shorter than 1s: a busy switch takes longer to reply, and the command would be sent again or count as failed`,
+		}},
+		{"command timeout not positive", "database: {url: postgres://h/db}\ncommand_timeout: -1s\nqueues: [{id: q}]\n", []string{
+			`hotline.yaml:2: command_timeout: -1s must be positive`,
+		}},
 		{"queue ids and strategy", `database: {url: postgres://h/db}
 queues:
   - id: "a b"

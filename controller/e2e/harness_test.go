@@ -44,6 +44,9 @@ type options struct {
 	// reconcileEvery, if set, replaces the 30 s between checks of the
 	// calls against the switch's channel list.
 	reconcileEvery time.Duration
+	// commandTimeout, if set, replaces the 10 s hotline waits for a
+	// command's reply.
+	commandTimeout time.Duration
 	// edit, if set, changes the configuration before it is validated
 	// (queues with skills, overflow, max_wait, callbacks; agents' skills).
 	edit func(*config.Config)
@@ -61,6 +64,9 @@ func testConfig(t *testing.T, dbURL string, o options) *config.Config {
 	}
 	if o.reconcileEvery > 0 {
 		cfg.ReconcileEvery = o.reconcileEvery
+	}
+	if o.commandTimeout > 0 {
+		cfg.CommandTimeout = o.commandTimeout
 	}
 	cfg.API.Listen = freePort(t)
 	cfg.Recording.Dir = testenv.RecordingDir(t)
@@ -156,8 +162,7 @@ func start(t *testing.T, o options) *env {
 	if err := st.SyncConfig(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	drv, err := ari.New(ari.Config{URL: cfg.Asterisk.URL, Username: cfg.Asterisk.Username, Password: cfg.Asterisk.Password,
-		App: cfg.Asterisk.App, Logger: logger(t)})
+	drv, err := server.NewDriver(cfg, logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,3 +51,16 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// DefaultCommandTimeout is how long a driver waits for the switch's reply
+// to a command unless configured (less if the command's context ends
+// sooner).
+const DefaultCommandTimeout = 10 * time.Second
+
+// CommandTimeout returns d, or DefaultCommandTimeout for a d not above 0.
+func CommandTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return DefaultCommandTimeout
+	}
+	return d
+}

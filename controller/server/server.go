@@ -58,14 +58,14 @@ func NewDriver(cfg *config.Config, log *slog.Logger) (pbx.Driver, error) {
 	switch cfg.Switch {
 	case config.SwitchFreeSWITCH:
 		d, err := esl.New(esl.Config{Addr: cfg.FreeSWITCH.Address, Password: cfg.FreeSWITCH.Password,
-			RecordingDir: cfg.SwitchRecordingDir(), OutboundListen: cfg.FreeSWITCH.OutboundListen, Logger: log})
+			RecordingDir: cfg.SwitchRecordingDir(), OutboundListen: cfg.FreeSWITCH.OutboundListen, CommandTimeout: cfg.CommandTimeout, Logger: log})
 		if err != nil {
 			return nil, err
 		}
 		return d, nil
 	case config.SwitchAsterisk, "":
 		d, err := ari.New(ari.Config{URL: cfg.Asterisk.URL, Username: cfg.Asterisk.Username,
-			Password: cfg.Asterisk.Password, App: cfg.Asterisk.App, Logger: log.With("component", "ari")})
+			Password: cfg.Asterisk.Password, App: cfg.Asterisk.App, CommandTimeout: cfg.CommandTimeout, Logger: log.With("component", "ari")})
 		if err != nil {
 			return nil, err
 		}

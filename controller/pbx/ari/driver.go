@@ -38,12 +38,14 @@ type Config struct {
 	// HTTPClient carries commands; nil means a client tuned for many
 	// concurrent commands to one host.
 	HTTPClient *http.Client
+	// CommandTimeout bounds the wait for a command's reply when the
+	// caller's context does not end sooner (default pbx.DefaultCommandTimeout).
+	CommandTimeout time.Duration
 }
 
 // Tunables that are not configuration.
 const (
 	eventBuffer     = 4096             // events queued for a slow consumer before the reader blocks
-	commandTimeout  = 10 * time.Second // for a command whose ctx has no deadline
 	dialTimeout     = 10 * time.Second // WebSocket handshake
 	pingInterval    = 10 * time.Second // WebSocket keepalive; Asterisk answers pings with pongs
 	readIdleTimeout = 3 * pingInterval // no frame at all for this long: the link is dead
@@ -103,6 +105,7 @@ func New(cfg Config) (*Driver, error) {
 		return nil, err
 	}
 	cfg.MinBackoff, cfg.MaxBackoff = b.Min, b.Max
+	cfg.CommandTimeout = pbx.CommandTimeout(cfg.CommandTimeout)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -50,23 +50,20 @@ func (d *Driver) Do(ctx context.Context, cmd pbx.Command) error {
 	return nil
 }
 
-// send performs one request; a non-2xx reply becomes an error and the
-// caller gets the response only on success (and must close its body).
+// send performs one request, waiting for its reply at most the command
+// timeout (less if ctx ends sooner); a non-2xx reply becomes an error and
+// the caller gets the response only on success (and must close its body).
 func (d *Driver) send(ctx context.Context, r request) (*http.Response, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, commandTimeout)
-		// The body is read by the caller within ctx's life; cancel when
-		// it is closed.
-		resp, err := d.sendCtx(ctx, r)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		resp.Body = cancelOnClose{resp.Body, cancel}
-		return resp, nil
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.CommandTimeout)
+	resp, err := d.sendCtx(ctx, r)
+	if err != nil {
+		cancel()
+		return nil, err
 	}
-	return d.sendCtx(ctx, r)
+	// The body is read by the caller within ctx's life; cancel when it is
+	// closed.
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
 }
 
 func (d *Driver) sendCtx(ctx context.Context, r request) (*http.Response, error) {

@@ -39,12 +39,14 @@ type Config struct {
 	// "socket 127.0.0.1:8084 async full" is controlled over its own
 	// connection. Empty: inbound mode only (the dialplan parks calls).
 	OutboundListen string
+	// CommandTimeout bounds the wait for a reply when the caller's
+	// context does not end sooner (default pbx.DefaultCommandTimeout).
+	CommandTimeout time.Duration
 }
 
 // Tunables that are not configuration.
 const (
-	commandTimeout = 10 * time.Second // for a command whose ctx has no deadline
-	keepalive      = 20 * time.Second // "api status" on an idle link
+	keepalive = 20 * time.Second // "api status" on an idle link
 )
 
 var recordingDirPattern = regexp.MustCompile(`^/[A-Za-z0-9/._-]{0,255}$`)
@@ -120,6 +122,7 @@ func New(cfg Config) (*Driver, error) {
 		return nil, err
 	}
 	cfg.MinBackoff, cfg.MaxBackoff = b.Min, b.Max
+	cfg.CommandTimeout = pbx.CommandTimeout(cfg.CommandTimeout)
 	if cfg.EventBuffer <= 0 {
 		cfg.EventBuffer = 4096
 	}
@@ -213,7 +216,7 @@ func (d *Driver) session(ctx context.Context, c *Conn) error {
 	defer stop()
 	defer c.Close()
 
-	sctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	sctx, cancel := context.WithTimeout(ctx, d.cfg.CommandTimeout)
 	var err error
 	for _, m := range renderControlSetup() {
 		if _, err = c.send(sctx, []byte(m)); err != nil {
@@ -255,7 +258,7 @@ func (d *Driver) session(ctx context.Context, c *Conn) error {
 			}
 		case <-tick.C:
 			go func() {
-				kctx, cancel := context.WithTimeout(ctx, commandTimeout)
+				kctx, cancel := context.WithTimeout(ctx, d.cfg.CommandTimeout)
 				defer cancel()
 				if _, err := c.API(kctx, "status"); err != nil && kctx.Err() != nil {
 					d.log.Warn("FreeSWITCH keepalive unanswered, dropping link", "error", err)
@@ -395,11 +398,8 @@ func (d *Driver) Do(ctx context.Context, cmd pbx.Command) (err error) {
 	if c == nil {
 		return fmt.Errorf("esl: %T: %w", cmd, pbx.ErrNotConnected)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, commandTimeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.CommandTimeout) // or sooner, if ctx ends sooner
+	defer cancel()
 	for _, m := range msgs {
 		if _, err := c.send(ctx, []byte(m)); err != nil {
 			if errors.Is(err, ErrClosed) {
@@ -595,11 +595,8 @@ func (d *Driver) Snapshot(ctx context.Context) (pbx.Snapshot, error) {
 	if c == nil {
 		return pbx.Snapshot{}, fmt.Errorf("esl: snapshot: %w", pbx.ErrNotConnected)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, commandTimeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.CommandTimeout) // or sooner, if ctx ends sooner
+	defer cancel()
 	snap, _, err := d.snapshotOn(ctx, c)
 	return snap, err
 }

@@ -214,7 +214,7 @@ func (d *Driver) stopOnKey(ch pbx.ChannelID, key string) {
 				d.log.Warn("recording not stopped on its key: no link to FreeSWITCH", "recording", name, "channel", ch)
 				return
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.CommandTimeout)
 			defer cancel()
 			if _, err := c.API(ctx, cmd); err != nil && !errors.Is(err, pbx.ErrNotFound) {
 				d.log.Warn("recording not stopped on its key", "recording", name, "channel", ch, "error", err)

@@ -241,7 +241,7 @@ func (d *Driver) release(ch pbx.ChannelID, c *Conn) {
 func (d *Driver) callSocketLost(ctx context.Context, ch pbx.ChannelID, why error) {
 	d.log.Warn("FreeSWITCH call socket closed before the call ended; ending the call", "channel", ch, "error", why)
 	if c := d.conn.Load(); c != nil {
-		kctx, cancel := context.WithTimeout(ctx, commandTimeout)
+		kctx, cancel := context.WithTimeout(ctx, d.cfg.CommandTimeout)
 		if _, err := c.API(kctx, "uuid_kill "+string(ch)+" NORMAL_TEMPORARY_FAILURE"); err != nil && !errors.Is(err, pbx.ErrNotFound) {
 			d.log.Warn("uuid_kill after a lost call socket failed", "channel", ch, "error", err)
 		}

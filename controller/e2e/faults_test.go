@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"log"
 	"net/http"
@@ -12,16 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/controller/internal/sipp"
 	"github.com/hotline-cc/hotline/controller/internal/testenv"
 	"github.com/hotline-cc/hotline/controller/store"
 )
 
 // ariFaults is an HTTP relay between hotline and Asterisk's ARI that can
 // lose chosen commands the way a switch under load does: the request is
-// never carried out (it waits in Asterisk's queue past hotline's
-// timeout), or it is carried out and its reply comes too late. Everything
-// else, the event WebSocket included, is relayed untouched to the real
-// Asterisk.
+// never carried out, or carried out only after hotline has given up on
+// it (it waited in Asterisk's queue), or carried out with its reply
+// coming too late. Everything else, the event WebSocket included, is
+// relayed untouched to the real Asterisk.
 type ariFaults struct {
 	t      *testing.T
 	srv    *httptest.Server
@@ -33,10 +35,10 @@ type ariFaults struct {
 
 // fault loses the first n requests matching method and path (below /ari).
 type fault struct {
-	method      string
-	path        *regexp.Regexp
-	n           int
-	loseRequest bool // true: not relayed; false: relayed, reply withheld
+	method string
+	path   *regexp.Regexp
+	n      int
+	how    lossKind
 
 	matched int      // guarded by ariFaults.mu
 	paths   []string // of every match
@@ -65,15 +67,22 @@ func newARIFaults(t *testing.T) *ariFaults {
 // url is the ARI URL to give hotline.
 func (f *ariFaults) url() string { return f.srv.URL }
 
-// loseRequests makes the first n requests method path never reach Asterisk.
-func (f *ariFaults) loseRequests(method, path string, n int) *fault {
-	return f.add(&fault{method: method, path: regexp.MustCompile(path), n: n, loseRequest: true})
+type lossKind int
+
+const (
+	lostRequest lossKind = iota // never relayed
+	lateRequest                 // relayed once hotline has given up on it
+	lostReply                   // relayed, and its reply withheld
+)
+
+func (k lossKind) String() string {
+	return [...]string{"request", "request until too late", "reply"}[k]
 }
 
-// loseReplies relays the first n requests method path to Asterisk, which
-// carries them out, and withholds their replies.
-func (f *ariFaults) loseReplies(method, path string, n int) *fault {
-	return f.add(&fault{method: method, path: regexp.MustCompile(path), n: n})
+// lose makes the first n requests method path (a regular expression
+// over the path below the ARI URL) fail the way how says.
+func (f *ariFaults) lose(how lossKind, method, path string, n int) *fault {
+	return f.add(&fault{method: method, path: regexp.MustCompile(path), n: n, how: how})
 }
 
 func (f *ariFaults) add(x *fault) *fault {
@@ -109,15 +118,23 @@ func (f *ariFaults) RoundTrip(r *http.Request) (*http.Response, error) {
 	if lose == nil {
 		return f.target.RoundTrip(r)
 	}
-	if !lose.loseRequest {
-		resp, err := f.target.RoundTrip(r)
-		if err == nil {
+	f.t.Logf("ari relay: losing the %s of %s %s", lose.how, r.Method, r.URL.Path)
+	if lose.how == lostReply {
+		if resp, err := f.target.RoundTrip(r); err == nil {
 			resp.Body.Close()
 		}
 	}
-	f.t.Logf("ari relay: lost the %s of %s %s", map[bool]string{true: "request", false: "reply"}[lose.loseRequest], r.Method, r.URL.Path)
 	// Hold the request until hotline gives up on it.
 	<-r.Context().Done()
+	if lose.how == lateRequest {
+		// What hotline did on giving up (a hang-up of the leg) reaches
+		// the switch first.
+		time.Sleep(500 * time.Millisecond)
+		if resp, err := f.target.RoundTrip(r.Clone(context.WithoutCancel(r.Context()))); err == nil {
+			resp.Body.Close()
+		}
+		f.t.Logf("ari relay: relayed %s %s too late", r.Method, r.URL.Path)
+	}
 	return nil, errLost
 }
 
@@ -126,7 +143,7 @@ func (f *ariFaults) RoundTrip(r *http.Request) (*http.Response, error) {
 // once, the caller would hear nothing and be hung up.)
 func TestUnconfirmedAnswerIsAskedAgain(t *testing.T) {
 	faults := newARIFaults(t)
-	answers := faults.loseRequests("POST", `^/ari/channels/[^/]+/answer$`, 1)
+	answers := faults.lose(lostRequest, "POST", `^/ari/channels/[^/]+/answer$`, 1)
 	o := fast
 	o.ariURL, o.commandTimeout = faults.url(), time.Second
 	e := start(t, o)
@@ -147,7 +164,7 @@ func TestUnconfirmedAnswerIsAskedAgain(t *testing.T) {
 func TestUnconfirmedHangupIsAskedAgain(t *testing.T) {
 	faults := newARIFaults(t)
 	// The caller's channel; agents' legs are named <caller's>-aN.
-	callerHangups := faults.loseRequests("DELETE", `^/ari/channels/[^/-]+$`, 1)
+	callerHangups := faults.lose(lostRequest, "DELETE", `^/ari/channels/[^/-]+$`, 1)
 	o := fast
 	o.ariURL, o.commandTimeout = faults.url(), time.Second
 	e := start(t, o)
@@ -168,35 +185,42 @@ func TestUnconfirmedHangupIsAskedAgain(t *testing.T) {
 	e.waitAgent("1001", "READY")
 }
 
-// An originate whose reply is lost while the agent's phone answers: the
-// call takes the next agent, the first is set NOT_READY (unreachable),
-// and the leg that did come up is hung up instead of holding the agent's
-// phone in silence.
-func TestLostOriginateReplyLeavesNoLegUp(t *testing.T) {
+// Agent legs the switch does not confirm in time: the first agent's
+// phone is dialled but the reply is lost while the phone answers; the
+// second's dial reaches the switch only after hotline has given up on it,
+// and that phone answers too. Both agents are set NOT_READY
+// (unreachable), both legs are hung up instead of holding a phone in
+// silence (the second as a leg without a call), and the third agent
+// takes the call.
+func TestUnconfirmedAgentLegsAreHungUp(t *testing.T) {
 	faults := newARIFaults(t)
-	originates := faults.loseReplies("POST", `^/ari/channels/[^/]+-a1$`, 1)
+	lostReplies := faults.lose(lostReply, "POST", `^/ari/channels/[^/]+-a1$`, 1)
+	lateDials := faults.lose(lateRequest, "POST", `^/ari/channels/[^/]+-a2$`, 1)
 	o := fast
 	o.ariURL, o.commandTimeout = faults.url(), time.Second
 	e := start(t, o)
 	first := e.phone(1, "agent-uas.xml", map[string]string{"ring_ms": "200"})
-	e.phone(2, "agent-uas.xml", map[string]string{"ring_ms": "1000"})
-	e.ready("1001", "1002") // 1001 idle longest: offered first
-	r := e.call([]string{"13800000063", "0", "1500", "", "0", "", "0", "14000"})
+	second := e.phone(2, "agent-uas.xml", map[string]string{"ring_ms": "200"})
+	e.phone(3, "agent-uas.xml", map[string]string{"ring_ms": "1000"})
+	e.ready("1001", "1002", "1003") // offered in this order
+	r := e.call([]string{"13800000063", "0", "1500", "", "0", "", "0", "16000"})
 	if r.Failed != 0 || r.Events["near-bye"] != 1 {
 		t.Fatalf("caller: %s\n%s", r.Summary(), r.Errors())
 	}
 	c := e.contact("13800000063")
-	if c.Disposition.String != store.DispAnswered || c.AgentID.String != "1002" {
-		t.Fatalf("contact %+v, want answered by 1002", c)
+	if c.Disposition.String != store.DispAnswered || c.AgentID.String != "1003" {
+		t.Fatalf("contact %+v, want answered by 1003", c)
 	}
-	if got := faults.seen(originates); len(got) != 1 {
-		t.Fatalf("first legs originated %v, want one", got)
+	if a, b := faults.seen(lostReplies), faults.seen(lateDials); len(a) != 1 || len(b) != 1 {
+		t.Fatalf("legs dialled %v and %v, want one each", a, b)
 	}
-	if s, reason := e.agentState("1001"); s != "NOT_READY" || reason != "unreachable" {
-		t.Fatalf("agent 1001 is %s (%q), want NOT_READY (unreachable)", s, reason)
-	}
-	res, _ := first.Stop(2 * time.Second)
-	if res.Events["answered"] != 1 || res.Events["far-bye"] != 1 {
-		t.Fatalf("agent 1001's phone: %s, want it answered and then hung up by the switch", res.Summary())
+	for n, p := range map[string]*sipp.Process{"1001": first, "1002": second} {
+		if s, reason := e.agentState(n); s != "NOT_READY" || reason != "unreachable" {
+			t.Errorf("agent %s is %s (%q), want NOT_READY (unreachable)", n, s, reason)
+		}
+		res, _ := p.Stop(2 * time.Second)
+		if res.Events["answered"] != 1 || res.Events["far-bye"] != 1 {
+			t.Errorf("agent %s's phone: %s, want it answered and then hung up by the switch", n, res.Summary())
+		}
 	}
 }

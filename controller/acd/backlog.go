@@ -81,12 +81,12 @@ type Joiner struct {
 // buffers it works in are reused. It is not safe for concurrent use.
 type Backlog struct {
 	agents []*Agent
-	words  int                 // uint64 words of a bitset over agents
-	elig   map[string][]uint64 // call requirements → agents who may take such a call, in any state
+	words  int                     // uint64 words of a bitset over agents
+	elig   map[string]*eligibility // call requirements → who may take such a call
+	epoch  uint64                  // counts estimates: eligibility.sig is this one's if its epoch is
 
 	// Per estimate.
 	key       []byte
-	sigOf     map[string]int  // requirements → signature index
 	byAlts    map[altsKey]int // the same Alts slice again → signature index
 	sigs      [][]uint64      // per signature, who may take it
 	aheadSig  []int           // per call ahead, its signature
@@ -95,8 +95,12 @@ type Backlog struct {
 	member    []int32         // per agent, its group (0: none)
 	sigGroups [][]int32       // per signature, the groups that may take it
 	readyLeft int             // READY agents left in the groups
+	ready0    []int32         // per group, its READY agents before any call took one
+	readyAll  int             // and in all
 	k         float64         // calls effectively ahead (Ahead)
-	joined    []Contender     // EstimateJoining's scratch
+	joined    []Contender     // EstimateJoining's scratch: joiners, then the calls ahead
+	round     []Contender     // and of one round: the joiners expected, then the calls ahead
+	roundSig  []int           // their signatures
 	order     []int32         // firstFree's scratch
 	// Groups of agents who may take the same of the calls concerned
 	// (group 0: the agents who may take none), one slice per field so
@@ -107,6 +111,14 @@ type Backlog struct {
 	mark        []int32   // the last signature that counted the group (s+1) or listed it (−1−s)
 	in          []int32   // how many of its members may take that signature
 	child       []int32   // the group its members of that signature moved to (-1: none yet)
+}
+
+// eligibility is who may take calls of some requirements: agents in any
+// state, as a bitset; and their signature index in the estimate of epoch.
+type eligibility struct {
+	agents []uint64
+	epoch  uint64
+	sig    int
 }
 
 type altsKey struct {
@@ -123,8 +135,7 @@ func NewBacklog(agents []*Agent) *Backlog {
 	return &Backlog{
 		agents: agents,
 		words:  (len(agents) + 63) / 64,
-		elig:   map[string][]uint64{},
-		sigOf:  map[string]int{},
+		elig:   map[string]*eligibility{},
 		byAlts: map[altsKey]int{},
 	}
 }
@@ -136,17 +147,33 @@ func NewBacklog(agents []*Agent) *Backlog {
 // an agent who may take the caller will be free for it at once, and
 // NoEstimate when no agent who may take it is on duty.
 func (b *Backlog) Estimate(self Contender, ahead []Contender, abandonRate float64) time.Duration {
-	h := self.Handle.Seconds()
-	if h <= 0 {
+	if self.Handle <= 0 {
 		return NoEstimate
 	}
+	own := b.prepare(self, ahead)
+	return b.wait(own, self, ahead, b.aheadSig, abandonRate)
+}
+
+// prepare learns the signatures of the caller (returned) and of the
+// contenders, in b.aheadSig, and groups the agents on duty by them.
+func (b *Backlog) prepare(self Contender, cs []Contender) int {
 	b.begin()
-	b.k = 0
 	own := b.signature(self.Alts)
-	for _, c := range ahead {
+	for _, c := range cs {
 		b.aheadSig = append(b.aheadSig, b.signature(c.Alts))
 	}
 	b.group()
+	return own
+}
+
+// wait is Estimate's wait for the caller of signature own behind the
+// contenders ahead (of signatures sigs), on the groups prepare made from
+// a list that held them all (it may have held more: agents who differ
+// only in those others fill alike).
+func (b *Backlog) wait(own int, self Contender, ahead []Contender, sigs []int, abandonRate float64) time.Duration {
+	h := self.Handle.Seconds()
+	b.k = 0
+	b.reset()
 	mine := b.sigGroups[own]
 	if len(mine) == 0 {
 		return NoEstimate
@@ -155,7 +182,7 @@ func (b *Backlog) Estimate(self Contender, ahead []Contender, abandonRate float6
 	// groups twice is filling them once with both.
 	run, pending, runHandle := -1, 0.0, 0.0
 	for i, c := range ahead {
-		sig := b.aheadSig[i]
+		sig := sigs[i]
 		if sig != run && pending > 0 {
 			b.pour(b.sigGroups[run], pending, runHandle)
 			pending = 0
@@ -212,31 +239,51 @@ func (b *Backlog) Estimate(self Contender, ahead []Contender, abandonRate float6
 // Rate × min(Window, wait) of each class of joiners. The wait and that
 // count depend on each other; starting from the wait without joiners,
 // a few rounds settle it (the wait only grows, and by less each round).
-// Ahead still reports the calls in line only.
+// The agents are grouped once for every round. Ahead still reports the
+// calls in line only.
 func (b *Backlog) EstimateJoining(self Contender, ahead []Contender, abandonRate float64, joiners []Joiner) time.Duration {
-	wait := b.Estimate(self, ahead, abandonRate)
-	if len(joiners) == 0 || wait == 0 || wait == NoEstimate {
+	if len(joiners) == 0 || self.Handle <= 0 {
+		return b.Estimate(self, ahead, abandonRate)
+	}
+	// The joiners go first in line, then the calls in line; their
+	// weights are set each round.
+	js := b.joined[:0]
+	for _, j := range joiners {
+		js = append(js, Contender{Alts: j.Alts, Handle: j.Handle})
+	}
+	js = append(js, ahead...)
+	b.joined = js
+	defer func() {
+		clear(b.joined) // keeps no call's requirements alive
+		clear(b.round)
+		b.joined, b.round = b.joined[:0], b.round[:0]
+	}()
+	own := b.prepare(self, js)
+	nj := len(joiners)
+	wait := b.wait(own, self, js[nj:], b.aheadSig[nj:], abandonRate)
+	if wait == 0 || wait == NoEstimate {
 		return wait
 	}
 	k := b.k
-	defer func() {
-		b.k = k
-		clear(b.joined) // keeps no call's requirements alive
-		b.joined = b.joined[:0]
-	}()
+	defer func() { b.k = k }()
 	for range 4 {
-		js := b.joined[:0]
-		for _, j := range joiners {
+		// Joiners expected within the wait take places ahead; a class
+		// expected to bring none is left out.
+		cs, sigs := b.round[:0], b.roundSig[:0]
+		for i, j := range joiners {
 			if m := j.Rate * min(j.Window, wait).Seconds(); m > 0 {
-				js = append(js, Contender{Alts: j.Alts, Handle: j.Handle, Weight: m})
+				js[i].Weight = m
+				cs = append(cs, js[i])
+				sigs = append(sigs, b.aheadSig[i])
 			}
 		}
-		if len(js) == 0 {
+		if len(cs) == 0 {
 			break
 		}
-		js = append(js, ahead...)
-		b.joined = js
-		next := b.Estimate(self, js, abandonRate)
+		cs = append(cs, js[nj:]...)
+		sigs = append(sigs, b.aheadSig[nj:]...)
+		b.roundSig, b.round = sigs, cs
+		next := b.wait(own, self, cs, sigs, abandonRate)
 		if next == NoEstimate {
 			return next
 		}
@@ -278,7 +325,7 @@ func (b *Backlog) firstFree(gs []int32, h float64) float64 {
 func (b *Backlog) Ahead() float64 { return b.k }
 
 func (b *Backlog) begin() {
-	clear(b.sigOf)
+	b.epoch++
 	clear(b.byAlts)
 	clear(b.sigs)
 	b.sigs = b.sigs[:0]
@@ -307,25 +354,24 @@ func (b *Backlog) signature(alts []Request) int {
 		}
 	}
 	b.key = k
-	s, ok := b.sigOf[string(k)]
-	if !ok {
-		elig, known := b.elig[string(k)]
-		if !known {
-			elig = make([]uint64, b.words)
-			for i, ag := range b.agents {
-				if mayTake(ag, alts) {
-					elig[i/64] |= 1 << (i % 64)
-				}
+	e := b.elig[string(k)]
+	if e == nil {
+		e = &eligibility{agents: make([]uint64, b.words)}
+		for i, ag := range b.agents {
+			if mayTake(ag, alts) {
+				e.agents[i/64] |= 1 << (i % 64)
 			}
-			if len(b.elig) >= maxRemembered {
-				clear(b.elig)
-			}
-			b.elig[string(k)] = elig
 		}
-		s = len(b.sigs)
-		b.sigs = append(b.sigs, elig)
-		b.sigOf[string(k)] = s
+		if len(b.elig) >= maxRemembered {
+			clear(b.elig)
+		}
+		b.elig[string(k)] = e
 	}
+	if e.epoch != b.epoch {
+		e.epoch, e.sig = b.epoch, len(b.sigs)
+		b.sigs = append(b.sigs, e.agents)
+	}
+	s := e.sig
 	if ak.p != nil {
 		b.byAlts[ak] = s
 	}
@@ -400,6 +446,7 @@ func (b *Backlog) group() {
 			}
 		}
 	}
+	b.ready0, b.readyAll = append(b.ready0[:0], b.ready...), b.readyLeft
 	for len(b.sigGroups) < len(b.sigs) {
 		b.sigGroups = append(b.sigGroups, nil)
 	}
@@ -416,6 +463,16 @@ func (b *Backlog) group() {
 		}
 		b.sigGroups[s] = gs
 	}
+}
+
+// reset empties the groups of the calls a wait poured: no work queued,
+// every READY agent free.
+func (b *Backlog) reset() {
+	clear(b.level)
+	clear(b.work)
+	clear(b.calls)
+	copy(b.ready, b.ready0)
+	b.readyLeft = b.readyAll
 }
 
 // takeReady gives a call a READY agent of one of groups gs, if there is

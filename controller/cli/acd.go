@@ -69,6 +69,7 @@ by its --seed. Progress goes to stderr.`,
 	f.IntVar(&cfg.Calls, "calls", 20000, "calls to simulate (the first 5% warm the queue up and are not counted)")
 	f.StringVar(&strategy, "strategy", "longest-idle", "routing strategy: "+strings.Join(acd.RouterNames(), ", "))
 	f.DurationVar(&cfg.Within, "sl", 20*time.Second, "service level threshold")
+	f.DurationVar(&cfg.AnnounceEvery, "announce-every", 30*time.Second, "how often a waiting caller hears the expected wait (a queue's announce_every)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	return cmd
 }
@@ -111,6 +112,10 @@ func printSimulation(w io.Writer, cfg sim.Config, strategy string, r sim.Result)
 		if e.Long > 0 {
 			fmt.Fprintf(w, "  %d with 10 or more ahead: %s (naive: %s)\n", e.Long, pct(e.LongRelErr), pct(e.LongNaiveErr))
 		}
+	}
+	if e.Announced > 0 {
+		fmt.Fprintf(w, "  %d announcements heard every %s, against the rest of the wait: %s; %d with 10 or more ahead: %s\n",
+			e.Announced, cfg.AnnounceEvery, pct(e.AnnouncedRelErr), e.AnnouncedLong, pct(e.AnnouncedLongRelErr))
 	}
 	return nil
 }

@@ -58,7 +58,10 @@ type Config struct {
 	Calls  int           // arrivals to simulate
 	Warmup int           // first arrivals left out of the statistics (-1: none; 0: Calls/20)
 	Within time.Duration // service-level threshold (0: 20 s)
-	Seed   uint64
+	// AnnounceEvery is how often a waiting caller hears its expected
+	// wait (queues' announce_every; 0: 30 s, <0: never).
+	AnnounceEvery time.Duration
+	Seed          uint64
 
 	// Progress, if set, is called about every 1% of arrivals.
 	Progress func(done, total int)
@@ -108,8 +111,23 @@ type EWTStats struct {
 	// calls in line, foreseeing no callers who join later and go ahead
 	// (VIPs within their head start; acd.Backlog.EstimateJoining).
 	LongInLineErr float64
-	MeanEstimate  time.Duration
-	MeanActualEWT time.Duration
+	// Announced is the announcements answered callers heard while
+	// waiting (every Config.AnnounceEvery, as the live queue does), and
+	// the median error of the wait each gave against the rest of the
+	// caller's wait; AnnouncedLong and its error, those made with 10 or
+	// more calls effectively ahead.
+	Announced           int
+	AnnouncedRelErr     float64
+	AnnouncedLong       int
+	AnnouncedLongRelErr float64
+	// LongForeseen is the Long samples whose callers were overtaken by as
+	// many later joiners (VIPs within their head start) as the estimate
+	// foresaw, give or take one, and their median error: what is left
+	// when the chance of how many VIPs come is not.
+	LongForeseen    int
+	LongForeseenErr float64
+	MeanEstimate    time.Duration
+	MeanActualEWT   time.Duration
 }
 
 type classAcc struct {
@@ -123,6 +141,7 @@ const (
 	arrival kind = iota
 	finish
 	abandon
+	announce
 )
 
 type event struct {
@@ -159,6 +178,15 @@ type call struct {
 	inLine    float64 // the estimate without callers joining ahead later
 	naive     float64
 	ahead     float64 // calls effectively ahead on its agents (acd.Backlog.Ahead)
+	heard     []heard // the announcements it heard while waiting
+	foreseen  float64 // callers its estimate foresaw joining ahead of it
+	overtaken int     // callers who joined after it and were answered before it
+}
+
+// heard is an announcement: when, the wait it gave, and the calls
+// effectively ahead then.
+type heard struct {
+	at, estimate, ahead float64
 }
 
 // Run simulates cfg.
@@ -199,6 +227,13 @@ func Run(cfg Config) (Result, error) {
 	within := cfg.Within
 	if within <= 0 {
 		within = 20 * time.Second
+	}
+	every := cfg.AnnounceEvery.Seconds()
+	switch {
+	case cfg.AnnounceEvery == 0:
+		every = 30
+	case cfg.AnnounceEvery < 0:
+		every = 0
 	}
 	warmup := cfg.Warmup
 	switch {
@@ -262,7 +297,7 @@ func Run(cfg Config) (Result, error) {
 	pool := acd.NewPool(agents...)
 	line := acd.NewLine(cfg.Aging)
 	backlog := acd.NewBacklog(agents)
-	var ahead []acd.Contender
+	var contenders []acd.Contender
 	// Arrivals of the kinds whose priority has a head start: callers who
 	// may join after a caller and still go ahead of it (the live ACD's
 	// estimate foresees them the same way).
@@ -287,24 +322,27 @@ func Run(cfg Config) (Result, error) {
 	servedAt := make([]int, len(agents))    // its call index
 
 	var (
-		q           events
-		now         float64
-		busy        int
-		busyArea    float64 // busy agent-seconds in the window
-		windowStart = -1.0
-		windowEnd   = math.Inf(1)
-		res         Result
-		waitSum     float64
-		ests        []float64
-		queueOnly   []float64
-		naive       []float64
-		long, longN []float64
-		longQ       []float64
-		longL       []float64
-		sumEst      float64
-		sumAct      float64
-		misrouted   error
-		byPri       = map[int]*classAcc{}
+		q             events
+		now           float64
+		busy          int
+		busyArea      float64 // busy agent-seconds in the window
+		windowStart   = -1.0
+		windowEnd     = math.Inf(1)
+		res           Result
+		waitSum       float64
+		ests          []float64
+		queueOnly     []float64
+		naive         []float64
+		long, longN   []float64
+		longQ         []float64
+		longL         []float64
+		announced     []float64
+		announcedLong []float64
+		longForeseen  []float64
+		sumEst        float64
+		sumAct        float64
+		misrouted     error
+		byPri         = map[int]*classAcc{}
 	)
 	class := func(p int) *classAcc {
 		c := byPri[p]
@@ -334,6 +372,11 @@ func Run(cfg Config) (Result, error) {
 		ci := e.Tag
 		c := &calls[ci]
 		c.waiting = false
+		for i := range line.Len() {
+			if y := &calls[line.At(i).Tag]; y.arrived < c.arrived {
+				y.overtaken++
+			}
+		}
 		wait := now - c.arrived
 		ewts[e.Req.Queue].Left(time.Duration(wait*float64(time.Second)), false)
 		ai := index[ag.ID]
@@ -360,6 +403,17 @@ func Run(cfg Config) (Result, error) {
 				naive = append(naive, math.Abs(c.naive-wait)/wait)
 				sumEst += c.estimate
 				sumAct += wait
+				for _, h := range c.heard {
+					if rest := now - h.at; rest > 0 {
+						announced = append(announced, math.Abs(h.estimate-rest)/rest)
+						if h.ahead >= 10 {
+							announcedLong = append(announcedLong, math.Abs(h.estimate-rest)/rest)
+						}
+					}
+				}
+				if c.ahead >= 10 && math.Abs(float64(c.overtaken)-c.foreseen) <= 1 {
+					longForeseen = append(longForeseen, math.Abs(c.estimate-wait)/wait)
+				}
 				if c.ahead >= 10 {
 					long = append(long, math.Abs(c.estimate-wait)/wait)
 					longQ = append(longQ, math.Abs(c.queueOnly-wait)/wait)
@@ -368,6 +422,45 @@ func Run(cfg Config) (Result, error) {
 				}
 			}
 		}
+	}
+
+	// estimate is the expected wait the live ACD gives a waiting call
+	// now (Estimate): every call ahead, on the agents who may take it,
+	// and the callers foreseen to join ahead of it; inLine is the same
+	// without those; ahead the calls effectively ahead
+	// (acd.Backlog.Ahead); own the calls ahead in its own queue, for the
+	// estimates that count only those.
+	estimate := func(c *call) (est, inLine, ahead, foreseen float64, own int) {
+		m := mix[c.kind]
+		pos := line.Position(&c.entry)
+		contenders = contenders[:0]
+		for i := range pos {
+			x := &calls[line.At(i).Tag]
+			contenders = append(contenders, acd.Contender{Alts: alts[x.kind], Handle: ewts[mix[x.kind].Queue].Handle()})
+			if mix[x.kind].Queue == m.Queue {
+				own++
+			}
+		}
+		joiners = joiners[:0]
+		for k, r := range arrivals {
+			if r == nil {
+				continue
+			}
+			if j, ok := r.Joiner(cfg.Aging, mix[k].Priority, at(now), m.Priority, c.entry.EnqueuedAt, ewts[mix[k].Queue].Handle()); ok {
+				joiners = append(joiners, j)
+			}
+		}
+		e := ewts[m.Queue]
+		self := acd.Contender{Alts: alts[c.kind], Handle: e.Handle()}
+		inLine = backlog.Estimate(self, contenders, e.AbandonRate()).Seconds()
+		est = inLine
+		if len(joiners) > 0 {
+			est = backlog.EstimateJoining(self, contenders, e.AbandonRate(), joiners).Seconds()
+			for _, j := range joiners {
+				foreseen += j.Rate * min(j.Window.Seconds(), est)
+			}
+		}
+		return est, inLine, backlog.Ahead(), foreseen, own
 	}
 
 	heap.Push(&q, event{at: rng.ExpFloat64() / cfg.Rate, kind: arrival})
@@ -408,37 +501,14 @@ func Run(cfg Config) (Result, error) {
 				serve(&c.entry, ag)
 			} else {
 				line.Add(&c.entry)
-				// The estimate the live ACD gives (Estimate): every call
-				// ahead, on the agents who may take it; and, to compare,
-				// those counting only the calls ahead in its own queue.
-				pos, own := line.Position(&c.entry), 0
-				ahead = ahead[:0]
-				for i := range pos {
-					x := &calls[line.At(i).Tag]
-					ahead = append(ahead, acd.Contender{Alts: alts[x.kind], Handle: ewts[mix[x.kind].Queue].Handle()})
-					if mix[x.kind].Queue == m.Queue {
-						own++
-					}
-				}
-				joiners = joiners[:0]
-				for k, r := range arrivals {
-					if r == nil {
-						continue
-					}
-					if j, ok := r.Joiner(cfg.Aging, mix[k].Priority, at(now), m.Priority, at(now), ewts[mix[k].Queue].Handle()); ok {
-						joiners = append(joiners, j)
-					}
-				}
+				var own int
+				c.estimate, c.inLine, c.ahead, c.foreseen, own = estimate(c)
 				e := ewts[m.Queue]
-				self := acd.Contender{Alts: alts[kind], Handle: e.Handle()}
-				c.inLine = backlog.Estimate(self, ahead, e.AbandonRate()).Seconds()
-				c.estimate = c.inLine
-				if len(joiners) > 0 {
-					c.estimate = backlog.EstimateJoining(self, ahead, e.AbandonRate(), joiners).Seconds()
-				}
-				c.ahead = backlog.Ahead()
 				c.queueOnly = e.Estimate(own, onDuty[kind], 0).Seconds()
 				c.naive = e.NaiveEstimate(own, onDuty[kind], 0).Seconds()
+				if every > 0 {
+					heap.Push(&q, event{at: now + every, kind: announce, i: ci})
+				}
 				if cfg.Patience > 0 {
 					heap.Push(&q, event{at: now + rng.ExpFloat64()*cfg.Patience.Seconds(), kind: abandon, i: ci})
 				}
@@ -451,6 +521,14 @@ func Run(cfg Config) (Result, error) {
 			if cfg.Progress != nil && (len(calls)%step == 0 || len(calls) == cfg.Calls) {
 				cfg.Progress(len(calls), cfg.Calls)
 			}
+		case announce:
+			c := &calls[ev.i]
+			if !c.waiting {
+				continue
+			}
+			est, _, ahead, _, _ := estimate(c)
+			c.heard = append(c.heard, heard{at: now, estimate: est, ahead: ahead})
+			heap.Push(&q, event{at: now + every, kind: announce, i: ev.i})
 		case abandon:
 			c := &calls[ev.i]
 			if !c.waiting {
@@ -501,6 +579,9 @@ func Run(cfg Config) (Result, error) {
 	res.EWT = EWTStats{
 		Samples: len(ests), MedianRelErr: median(ests), QueueOnlyRelErr: median(queueOnly), NaiveRelErr: median(naive),
 		Long: len(long), LongRelErr: median(long), LongQueueOnlyErr: median(longQ), LongNaiveErr: median(longN), LongInLineErr: median(longL),
+		Announced: len(announced), AnnouncedRelErr: median(announced),
+		AnnouncedLong: len(announcedLong), AnnouncedLongRelErr: median(announcedLong),
+		LongForeseen: len(longForeseen), LongForeseenErr: median(longForeseen),
 	}
 	if len(ests) > 0 {
 		res.EWT.MeanEstimate = time.Duration(sumEst / float64(len(ests)) * float64(time.Second))

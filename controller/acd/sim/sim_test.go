@@ -63,7 +63,9 @@ func TestAgreesWithErlang(t *testing.T) {
 // a busy hour (60 Erlangs on 50 agents, 120 s patience). Goal: median
 // relative error ≤ 20% for callers with 10 or more ahead (the ones an
 // announcement is for), unbiased on average, and better than the naive
-// (ahead+1)·AHT/agents rule that ignores abandonment.
+// (ahead+1)·AHT/agents rule that ignores abandonment. The same goal holds
+// for the announcements callers hear every 30 s, against the rest of
+// their wait.
 func TestEWTAccuracy(t *testing.T) {
 	got, err := Run(Config{Rate: 60.0 / 180, AHT: 180 * time.Second, Patience: 120 * time.Second, Agents: 50, Calls: 60_000, Seed: 3})
 	if err != nil {
@@ -77,6 +79,10 @@ func TestEWTAccuracy(t *testing.T) {
 	}
 	if e.LongRelErr > 0.20 {
 		t.Errorf("median relative error %.3f with ≥10 ahead, goal ≤ 0.20", e.LongRelErr)
+	}
+	t.Logf("announcements heard: %d, median rel. error %.3f; %d with ≥10 ahead: %.3f", e.Announced, e.AnnouncedRelErr, e.AnnouncedLong, e.AnnouncedLongRelErr)
+	if e.AnnouncedLong < 500 || e.AnnouncedLongRelErr > 0.20 {
+		t.Errorf("%d announcements with ≥10 ahead, median relative error %.3f, goal ≤ 0.20", e.AnnouncedLong, e.AnnouncedLongRelErr)
 	}
 	if e.MedianRelErr >= e.NaiveRelErr || e.LongRelErr >= e.LongNaiveErr {
 		t.Errorf("EWT (%.3f, %.3f) no better than naive (%.3f, %.3f)", e.MedianRelErr, e.LongRelErr, e.NaiveRelErr, e.LongNaiveErr)
@@ -213,7 +219,10 @@ func TestEWTAccuracyAcrossQueues(t *testing.T) {
 // foresees them from the VIPs' live arrival rate
 // (acd.Backlog.EstimateJoining); counting only the calls in line it is
 // short. One caller in three a VIP, 60 Erlangs on 50 agents who serve
-// both queues.
+// both queues. How many VIPs come in the next minutes is chance no
+// estimate can know: for the callers overtaken by as many as foreseen
+// (give or take one) the error is within the 20% goal; over all callers
+// it is not (24%).
 func TestEWTForeseesVIPsJoiningAhead(t *testing.T) {
 	both := []acd.QueueID{"billing", "sales"}
 	got, err := Run(Config{Rate: 60.0 / 180, AHT: 180 * time.Second, Patience: 120 * time.Second,
@@ -231,6 +240,10 @@ func TestEWTForeseesVIPsJoiningAhead(t *testing.T) {
 	}
 	if e.LongRelErr > e.LongInLineErr-0.02 {
 		t.Errorf("median relative error %.3f, not clearly better than counting the calls in line only (%.3f)", e.LongRelErr, e.LongInLineErr)
+	}
+	t.Logf("overtaken by as many VIPs as foreseen (±1): %d, median rel. error %.3f", e.LongForeseen, e.LongForeseenErr)
+	if e.LongForeseen < 500 || e.LongForeseenErr > 0.20 {
+		t.Errorf("%d callers overtaken by as many VIPs as foreseen, median relative error %.3f, goal ≤ 0.20", e.LongForeseen, e.LongForeseenErr)
 	}
 	if bias := e.MeanEstimate.Seconds()/e.MeanActualEWT.Seconds() - 1; math.Abs(bias) > 0.05 {
 		t.Errorf("mean estimate %v vs mean wait %v: bias %.1f%%", e.MeanEstimate, e.MeanActualEWT, 100*bias)

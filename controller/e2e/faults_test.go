@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/controller/api"
+	"github.com/hotline-cc/hotline/controller/config"
 	"github.com/hotline-cc/hotline/controller/internal/sipp"
 	"github.com/hotline-cc/hotline/controller/internal/testenv"
 	"github.com/hotline-cc/hotline/controller/store"
@@ -222,5 +224,60 @@ func TestUnconfirmedAgentLegsAreHungUp(t *testing.T) {
 		if res.Events["answered"] != 1 || res.Events["far-bye"] != 1 {
 			t.Errorf("agent %s's phone: %s, want it answered and then hung up by the switch", n, res.Summary())
 		}
+	}
+}
+
+// A customer-first callback's customer holds for an agent; the agent
+// reserved does not answer, and another frees up just as
+// callback.hold_max strikes. The offer goes first: the customer is put
+// through, not told they will be called again (and dialled a second
+// time). The relay makes the moment exact: the hang-up of the first
+// agent's phone after its ring timeout (3 s) is lost, so the call is
+// busy until the retry (3 s on), and the hold limit (4.5 s) strikes in
+// between; the second agent's offer comes when the first is released.
+func TestCallbackHoldLimitYieldsToAnAgentFreeingUp(t *testing.T) {
+	faults := newARIFaults(t)
+	legHangups := faults.lose(lostRequest, "DELETE", `^/ari/channels/cb[^/]+-a1$`, 1)
+	o := acdOpts(2, func(c *config.Config) {
+		c.Queues[0].RingTimeout = 3 * time.Second
+		c.Queues[0].Callback = config.QueueCallback{Attempts: 3, Interval: time.Minute, DialTimeout: time.Minute,
+			Dial: "PJSIP/{number}@pstn", HoldMax: 4500 * time.Millisecond}
+	})
+	o.ariURL, o.commandTimeout = faults.url(), 3*time.Second
+	e := start(t, o)
+	const number = "13800000064"
+	customer := e.customerPhone(map[string]string{"ring_ms": "300", "hangup_ms": "25000"})
+	e.phone(1, "agent-uas-noanswer.xml", nil)
+	e.phone(2, "agent-uas.xml", map[string]string{"ring_ms": "500"})
+	e.ready("1001", "1002") // 1001 idle longest: reserved for the callback
+	st, err := e.client.RequestCallback(e.ctx, api.CallbackRequest{Queue: "general", Number: number, Mode: "customer-first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := e.callbackRow(st.ID, "completed", "failed", "cancelled", "scheduled")
+	if done.Status != "completed" || done.Outcome != "answered" || done.Agent.String != "1002" {
+		t.Fatalf("callback %+v, want completed (answered) by 1002", done)
+	}
+	cb := e.callbackContact(number, st.ID)
+	if cb.Disposition.String != store.DispAnswered || cb.AgentID.String != "1002" {
+		t.Fatalf("callback contact %+v, want answered by 1002", cb)
+	}
+	// The limit had struck: the customer held longer than hold_max
+	// before the second agent answered.
+	if held := cb.AnsweredAt.Time.Sub(cb.QueuedAt.Time); held < 4500*time.Millisecond {
+		t.Fatalf("agent answered %s after the customer began to hold: before hold_max, the race was not run", held)
+	}
+	if got := faults.seen(legHangups); len(got) != 2 {
+		t.Fatalf("hang-ups of the first agent's leg %v, want the lost one and its retry", got)
+	}
+	if tr := e.trail(cb.ID); has(tr, "callback/prompt/sound:hotline/callback-again") {
+		t.Fatalf("the customer was told they would be called again:\n%v", tr)
+	}
+	if s, reason := e.agentState("1001"); s != "NOT_READY" || reason != "no answer" {
+		t.Errorf("agent 1001 is %s (%q), want NOT_READY (no answer)", s, reason)
+	}
+	res, _ := customer.Stop(2 * time.Second)
+	if res.Events["answered"] != 1 || res.Events["near-bye"] != 1 {
+		t.Fatalf("customer's phone: %s, want one call, answered, that the customer ended", res.Summary())
 	}
 }

@@ -3,6 +3,7 @@ package acd
 import (
 	"cmp"
 	"context"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -240,4 +241,58 @@ func meets(ag *Agent, need []SkillNeed) bool {
 		}
 	}
 	return true
+}
+
+// QueueStatus is a queue's live state, as a wallboard or a workforce
+// manager reads it.
+type QueueStatus struct {
+	Queue QueueID
+	// Waiting is the calls in line for the queue, callbacks among them;
+	// Callbacks counts those.
+	Waiting, Callbacks int
+	// LongestWait is how long the caller who has waited longest has
+	// waited so far (callbacks left out; 0: no caller waits).
+	LongestWait time.Duration
+	// EWT is the wait a caller of normal priority joining now would be
+	// told (Estimate, behind every call in line); NoEstimate when no
+	// agent who may take the queue's calls is on duty.
+	EWT time.Duration
+	// Agents counts the agents who serve the queue, by state (logged-out
+	// agents left out).
+	Agents map[State]int
+}
+
+// Queues returns every queue's live state, by queue ID.
+func (a *ACD) Queues(ctx context.Context) ([]QueueStatus, error) {
+	var out []QueueStatus
+	err := a.do(ctx, func() error {
+		now := a.now()
+		for _, id := range slices.Sorted(maps.Keys(a.queues)) {
+			s := QueueStatus{Queue: id, Agents: map[State]int{}}
+			for _, w := range a.line {
+				if w.Queue != id {
+					continue
+				}
+				s.Waiting++
+				if w.cb != nil {
+					s.Callbacks++
+				} else {
+					s.LongestWait = max(s.LongestWait, now.Sub(w.EnqueuedAt), time.Nanosecond)
+				}
+			}
+			for _, ag := range a.order {
+				if ag.Queues[id] && ag.State != LoggedOut {
+					s.Agents[ag.State]++
+				}
+			}
+			// A caller joining now: behind every call in line (it has
+			// waited least), with the queue's own requirements.
+			newcomer := &Waiting{Queue: id, Priority: PriorityNormal, EnqueuedAt: now}
+			a.rebuild(newcomer)
+			s.EWT = a.estimate(newcomer)
+			out = append(out, s)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -149,3 +149,62 @@ func TestEstimateForeseesVIPsJoiningAhead(t *testing.T) {
 		}
 	})
 }
+
+// Queues reports each queue's line, longest wait, agents by state and
+// the wait a caller joining now would be told: the same number Estimate
+// gives the last caller in line once it has joined.
+func TestQueuesReportsTheLiveState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		t0 := time.Now()
+		a, _ := runQueues(t, []QueueConfig{
+			{ID: "q", RingTimeout: 10 * time.Second, WrapUp: 10 * time.Second, AHT: 100 * time.Second},
+			{ID: "idle", AHT: 60 * time.Second},
+		},
+			liveAgent("a1", t0.Add(-time.Minute), nil, "q"),
+			func() Agent { ag := liveAgent("a2", t0, nil, "q", "idle"); ag.State = NotReady; return ag }(),
+			func() Agent { ag := liveAgent("a3", t0, nil, "q"); ag.State = LoggedOut; return ag }(),
+		)
+		var got offers
+		enqueue := func(call CallID) {
+			t.Helper()
+			if err := a.Enqueue(ctx, Waiting{Call: call, Queue: "q", EnqueuedAt: time.Now(), Offer: got.put}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enqueue("c1") // to a1
+		if err := a.Answered(ctx, "c1", "a1"); err != nil {
+			t.Fatal(err)
+		}
+		enqueue("c2")
+		time.Sleep(30 * time.Second)
+		enqueue("c3")
+		time.Sleep(5 * time.Second)
+
+		qs, err := a.Queues(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(qs) != 2 || qs[0].Queue != "idle" || qs[1].Queue != "q" {
+			t.Fatalf("queues %+v, want idle and q, by ID", qs)
+		}
+		idle, q := qs[0], qs[1]
+		if idle.Waiting != 0 || idle.LongestWait != 0 || idle.EWT != NoEstimate || idle.Agents[NotReady] != 1 || len(idle.Agents) != 1 {
+			t.Errorf("idle %+v: want nobody waiting, no agent on duty (a2 NOT_READY), so no estimate", idle)
+		}
+		if q.Waiting != 2 || q.Callbacks != 0 || q.LongestWait != 35*time.Second {
+			t.Errorf("q %+v: want 2 waiting, the longest for 35 s", q)
+		}
+		if q.Agents[OnCall] != 1 || q.Agents[NotReady] != 1 || q.Agents[LoggedOut] != 0 || len(q.Agents) != 2 {
+			t.Errorf("q's agents %v: want one ON_CALL, one NOT_READY, the logged-out one left out", q.Agents)
+		}
+		enqueue("c4")
+		_, ewt, ok, err := a.Estimate(ctx, "c4")
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if q.EWT != ewt || ewt < 200*time.Second {
+			t.Errorf("q's EWT for a newcomer %v; the newcomer, once in line, is told %v (third behind one agent: at least 200 s)", q.EWT, ewt)
+		}
+	})
+}

@@ -97,6 +97,23 @@ type Callbacks interface {
 	Callback(ctx context.Context, id int64) (CallbackStatus, error)
 }
 
+// Queues reports the queues' live state.
+type Queues interface {
+	Queues(ctx context.Context) ([]QueueStatus, error)
+}
+
+// QueueStatus is one queue's live state. EWTSeconds is the wait, in whole
+// seconds, a caller joining now would be told; nil when no agent who may
+// take the queue's calls is on duty.
+type QueueStatus struct {
+	ID                 string         `json:"id"`
+	Waiting            int            `json:"waiting"`
+	Callbacks          int            `json:"callbacks"`
+	LongestWaitSeconds int64          `json:"longest_wait_seconds"`
+	EWTSeconds         *int64         `json:"ewt_seconds"`
+	Agents             map[string]int `json:"agents"` // by state; logged-out agents left out
+}
+
 // CallbackRequest asks to be called back: on Number, by the queue named,
 // or by the queue of the service number named.
 type CallbackRequest struct {
@@ -131,10 +148,16 @@ func WithPINs(p PINs) Option { return func(h *handler) { h.pins = p } }
 // WithCallbacks serves /v1/callbacks.
 func WithCallbacks(c Callbacks) Option { return func(h *handler) { h.callbacks = c } }
 
+// WithQueues serves /v1/queues.
+func WithQueues(q Queues) Option { return func(h *handler) { h.queues = q } }
+
 // Wire shapes shared by the handler and Client.
 type (
 	agentsResponse struct {
 		Agents []AgentStatus `json:"agents"`
+	}
+	queuesResponse struct {
+		Queues []QueueStatus `json:"queues"`
 	}
 	trailResponse struct {
 		ContactID int64       `json:"contact_id"`

@@ -53,6 +53,15 @@ func (c *Client) ListAgents(ctx context.Context) ([]AgentStatus, error) {
 	return resp.Agents, nil
 }
 
+// Queues reports every queue's live state.
+func (c *Client) Queues(ctx context.Context) ([]QueueStatus, error) {
+	var resp queuesResponse
+	if err := c.do(ctx, http.MethodGet, "/v1/queues", nil, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Queues, nil
+}
+
 // Login logs agent id in.
 func (c *Client) Login(ctx context.Context, id string) error { return c.action(ctx, id, "login", nil) }
 

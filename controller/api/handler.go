@@ -43,6 +43,7 @@ type handler struct {
 	wrapUp    WrapUp
 	pins      PINs
 	callbacks Callbacks
+	queues    Queues
 	token     [sha256.Size]byte // hash of the bearer token, when set
 	open      bool              // no token: /v1 is not authenticated
 	log       *slog.Logger
@@ -72,6 +73,9 @@ func New(agents Agents, trails Trails, token string, log *slog.Logger, opts ...O
 	}
 	if h.pins != nil {
 		h.mux.Handle("POST /v1/agents/{id}/pin", h.auth(h.setPIN))
+	}
+	if h.queues != nil {
+		h.mux.Handle("GET /v1/queues", h.auth(h.listQueues))
 	}
 	if h.callbacks != nil {
 		h.mux.Handle("POST /v1/callbacks", h.auth(h.requestCallback))
@@ -142,6 +146,18 @@ func (h *handler) listAgents(w http.ResponseWriter, r *http.Request) {
 		as = []AgentStatus{}
 	}
 	writeJSON(w, http.StatusOK, agentsResponse{Agents: as})
+}
+
+func (h *handler) listQueues(w http.ResponseWriter, r *http.Request) {
+	qs, err := h.queues.Queues(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if qs == nil {
+		qs = []QueueStatus{}
+	}
+	writeJSON(w, http.StatusOK, queuesResponse{Queues: qs})
 }
 
 func (h *handler) agentAction(name string, do func(ctx context.Context, id string) error) http.HandlerFunc {

@@ -14,15 +14,65 @@ import (
 	"github.com/hotline-cc/hotline/controller/acd"
 	"github.com/hotline-cc/hotline/controller/acd/erlang"
 	"github.com/hotline-cc/hotline/controller/acd/sim"
+	"github.com/hotline-cc/hotline/controller/api"
 )
 
-func newACDCmd(*globals) *cobra.Command {
+func newACDCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "acd",
-		Short: "Work with the ACD's routing offline (simulate)",
+		Short: "See the queues of a running hotline, or simulate routing offline",
 	}
-	cmd.AddCommand(newACDSimulateCmd())
+	cmd.AddCommand(newACDSimulateCmd(), newACDQueuesCmd(g))
 	return cmd
+}
+
+func newACDQueuesCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "queues",
+		Short: "Show every queue's live state: calls waiting, longest wait, expected wait, agents",
+		Long: `queues asks a running "hotline serve" (at --api, else api.listen from the
+configuration; token from HOTLINE_API_TOKEN) for each queue's calls in
+line (callbacks among them), the longest wait so far, the wait a caller
+joining now would be told, and its agents by state.`,
+		Args: cobra.NoArgs,
+	}
+	conn := apiFlag(g, cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, base, err := conn.client()
+		if err != nil {
+			return err
+		}
+		qs, err := c.Queues(cmd.Context())
+		if err != nil {
+			return conn.explain(err, base)
+		}
+		return printQueues(cmd.OutOrStdout(), qs)
+	}
+	return cmd
+}
+
+// agentStates is the order queues shows agents' states in.
+var agentStates = []acd.State{acd.Ready, acd.Reserved, acd.Ringing, acd.OnCall, acd.OnHold, acd.AfterCallWork, acd.NotReady}
+
+func printQueues(w io.Writer, qs []api.QueueStatus) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "QUEUE	WAITING	CALLBACKS	LONGEST	EWT")
+	for _, s := range agentStates {
+		fmt.Fprintf(tw, "\t%s", s)
+	}
+	fmt.Fprintln(tw)
+	for _, q := range qs {
+		ewt := "-" // no agent on duty may take its calls
+		if q.EWTSeconds != nil {
+			ewt = (time.Duration(*q.EWTSeconds) * time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s", q.ID, q.Waiting, q.Callbacks, time.Duration(q.LongestWaitSeconds)*time.Second, ewt)
+		for _, s := range agentStates {
+			fmt.Fprintf(tw, "\t%d", q.Agents[string(s)])
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
 }
 
 func newACDSimulateCmd() *cobra.Command {

@@ -20,7 +20,6 @@ import (
 )
 
 func newAgentCmd(g *globals) *cobra.Command {
-	var apiURL string
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "List agents and change their state through a running hotline",
@@ -28,41 +27,20 @@ func newAgentCmd(g *globals) *cobra.Command {
 else at api.listen from the configuration file. The bearer token is taken
 from HOTLINE_API_TOKEN.`,
 	}
-	cmd.PersistentFlags().StringVar(&apiURL, "api", "", "API base URL, e.g. http://127.0.0.1:8089 (default: api.listen from the configuration)")
-
-	client := func(cmd *cobra.Command) (*api.Client, string, error) {
-		base := apiURL
-		if base == "" {
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return nil, "", err
-			}
-			base = "http://" + dialable(cfg.API.Listen)
-		}
-		return api.NewClient(base, g.getenv(config.EnvAPIToken)), base, nil
-	}
-	explain := func(err error, base string) error {
-		switch {
-		case errors.Is(err, api.ErrUnauthorized):
-			return fmt.Errorf("%w (set %s to the server's token)", err, config.EnvAPIToken)
-		case isConnRefused(err):
-			return fmt.Errorf("%w (is `hotline serve` running at %s?)", err, base)
-		}
-		return err
-	}
+	conn := apiFlag(g, cmd)
 
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List agents with their state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, base, err := client(cmd)
+			c, base, err := conn.client()
 			if err != nil {
 				return err
 			}
 			as, err := c.ListAgents(cmd.Context())
 			if err != nil {
-				return explain(err, base)
+				return conn.explain(err, base)
 			}
 			return printAgents(cmd.OutOrStdout(), as, g.now())
 		},
@@ -74,12 +52,12 @@ from HOTLINE_API_TOKEN.`,
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, base, err := client(cmd)
+				c, base, err := conn.client()
 				if err != nil {
 					return err
 				}
 				if err := do(c, cmd, args[0]); err != nil {
-					return explain(err, base)
+					return conn.explain(err, base)
 				}
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "agent %s %s\n", args[0], done)
 				return err
@@ -164,6 +142,45 @@ func reasonList() string {
 
 // printAgents writes the agent table: ID NAME STATE REASON SINCE CALLS,
 // SINCE being how long the agent has been in its state.
+// apiConn reaches the API of a running "hotline serve".
+type apiConn struct {
+	g   *globals
+	url string
+}
+
+// apiFlag adds --api to cmd (and its subcommands) and returns what
+// reaches the API it names: --api, else api.listen from the
+// configuration; the bearer token from HOTLINE_API_TOKEN.
+func apiFlag(g *globals, cmd *cobra.Command) *apiConn {
+	c := &apiConn{g: g}
+	cmd.PersistentFlags().StringVar(&c.url, "api", "", "API base URL, e.g. http://127.0.0.1:8089 (default: api.listen from the configuration)")
+	return c
+}
+
+// client returns a client of the API and its base URL.
+func (c *apiConn) client() (*api.Client, string, error) {
+	base := c.url
+	if base == "" {
+		cfg, err := c.g.loadConfig()
+		if err != nil {
+			return nil, "", err
+		}
+		base = "http://" + dialable(cfg.API.Listen)
+	}
+	return api.NewClient(base, c.g.getenv(config.EnvAPIToken)), base, nil
+}
+
+// explain adds what to do to an error from the API at base.
+func (c *apiConn) explain(err error, base string) error {
+	switch {
+	case errors.Is(err, api.ErrUnauthorized):
+		return fmt.Errorf("%w (set %s to the server's token)", err, config.EnvAPIToken)
+	case isConnRefused(err):
+		return fmt.Errorf("%w (is `hotline serve` running at %s?)", err, base)
+	}
+	return err
+}
+
 func printAgents(w io.Writer, as []api.AgentStatus, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tREASON\tSINCE\tCALLS")

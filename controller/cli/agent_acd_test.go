@@ -87,3 +87,33 @@ func TestAgentWrapUpPINAndReasonCommands(t *testing.T) {
 		t.Errorf("agent calls %s", got)
 	}
 }
+
+type fakeQueues []api.QueueStatus
+
+func (f fakeQueues) Queues(context.Context) ([]api.QueueStatus, error) { return f, nil }
+
+// acd queues prints each queue's line, waits and agents by state, "-"
+// for a wait that cannot be estimated.
+func TestACDQueuesCommand(t *testing.T) {
+	ewt := int64(372)
+	qs := fakeQueues{
+		{ID: "billing", Waiting: 7, Callbacks: 2, LongestWaitSeconds: 415, EWTSeconds: &ewt, Agents: map[string]int{"READY": 0, "ON_CALL": 12, "AFTER_CALL_WORK": 3, "NOT_READY": 1}},
+		{ID: "vip", Agents: map[string]int{"NOT_READY": 2}},
+	}
+	srv := httptest.NewServer(api.New(&fakeAgents{}, nil, "tok", slog.New(slog.NewTextHandler(io.Discard, nil)), api.WithQueues(qs)))
+	defer srv.Close()
+	code, out, errs := runWithStdin(t, map[string]string{"HOTLINE_API_TOKEN": "tok"}, "", "acd", "queues", "--api", srv.URL)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := `QUEUE    WAITING  CALLBACKS  LONGEST  EWT    READY  RESERVED  RINGING  ON_CALL  ON_HOLD  AFTER_CALL_WORK  NOT_READY
+billing  7        2          6m55s    6m12s  0      0         0        12       0        3                1
+vip      0        0          0s       -      0      0         0        0        0        0                2
+`
+	if out != want {
+		t.Fatalf("output:\n%s\nwant:\n%s", out, want)
+	}
+	if code, _, errs := runWithStdin(t, nil, "", "acd", "queues", "--api", srv.URL); code == 0 || !strings.Contains(errs, "HOTLINE_API_TOKEN") {
+		t.Fatalf("without the token: exit %d, %q; want a failure naming HOTLINE_API_TOKEN", code, errs)
+	}
+}

@@ -195,6 +195,27 @@ func TestPositionAndExpectedWaitAreAnnounced(t *testing.T) {
 		[]string{"13800000024", "", "0", "", "0", "", "0", "12000"},
 		[]string{"13800000025", "", "0", "", "0", "", "0", "12000"},
 	)
+	// The live queue view (GET /v1/queues) while they wait: two in line,
+	// the agent on the first call, and a newcomer would be told more
+	// than the second in line (about 9 min behind one agent).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		qs, err := e.client.Queues(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(qs) == 1 && qs[0].Waiting == 2 {
+			q := qs[0]
+			if q.ID != "general" || q.Callbacks != 0 || q.Agents["ON_CALL"] != 1 || len(q.Agents) != 1 ||
+				q.EWTSeconds == nil || *q.EWTSeconds < 6*60 || q.LongestWaitSeconds > 10 {
+				t.Fatalf("queue %+v (EWT %v): want general with the agent ON_CALL and a newcomer told over 6 min", q, q.EWTSeconds)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queues %+v: want general with two waiting", qs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	for _, p := range []*sipp.Process{busy, waiting} {
 		if r, err := p.Wait(); err != nil || r.Failed != 0 {
 			t.Fatalf("callers: %v %s\n%s", err, r.Summary(), r.Errors())

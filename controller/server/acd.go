@@ -206,3 +206,25 @@ func (x acdAPI) Callback(ctx context.Context, id int64) (api.CallbackStatus, err
 	}
 	return st, nil
 }
+
+// Queues reports every queue's live state (GET /v1/queues).
+func (x acdAPI) Queues(ctx context.Context) ([]api.QueueStatus, error) {
+	qs, err := x.a.Queues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.QueueStatus, 0, len(qs))
+	for _, q := range qs {
+		s := api.QueueStatus{ID: string(q.Queue), Waiting: q.Waiting, Callbacks: q.Callbacks,
+			LongestWaitSeconds: int64(q.LongestWait / time.Second), Agents: map[string]int{}}
+		if q.EWT != acd.NoEstimate {
+			secs := int64(q.EWT.Round(time.Second) / time.Second)
+			s.EWTSeconds = &secs
+		}
+		for st, n := range q.Agents {
+			s.Agents[string(st)] = n
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

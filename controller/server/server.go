@@ -105,8 +105,9 @@ func Serve(ctx context.Context, cfg *config.Config, st *store.Store, drv pbx.Dri
 	if err != nil {
 		return fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
 	}
+	acdx := newACDAPI(a, st, cfg)
 	srv := &http.Server{Handler: api.New(agentsAPI{a}, trailsAPI{mgr}, cfg.API.Token, log,
-		api.WithWrapUp(newACDAPI(a, st, cfg)), api.WithPINs(newACDAPI(a, st, cfg)), api.WithCallbacks(newACDAPI(a, st, cfg))), ReadHeaderTimeout: 10 * time.Second}
+		api.WithWrapUp(acdx), api.WithPINs(acdx), api.WithCallbacks(acdx), api.WithQueues(acdx)), ReadHeaderTimeout: 10 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
 	acdCtx, stopACD := context.WithCancel(context.WithoutCancel(ctx))

@@ -112,6 +112,20 @@ type QueueStatus struct {
 	LongestWaitSeconds int64          `json:"longest_wait_seconds"`
 	EWTSeconds         *int64         `json:"ewt_seconds"`
 	Agents             map[string]int `json:"agents"` // by state; logged-out agents left out
+	Today              QueueToday     `json:"today"`
+}
+
+// QueueToday is a queue's calls since midnight that joined it and have
+// ended: answered, answered within the queue's service level threshold,
+// abandoned (the caller hung up waiting or ringing). ServiceLevel is
+// answered within the threshold over offered; nil when none was offered.
+type QueueToday struct {
+	Offered                   int      `json:"offered"`
+	Answered                  int      `json:"answered"`
+	AnsweredWithin            int      `json:"answered_within"`
+	Abandoned                 int      `json:"abandoned"`
+	ServiceLevelWithinSeconds int64    `json:"service_level_within_seconds"`
+	ServiceLevel              *float64 `json:"service_level"`
 }
 
 // CallbackRequest asks to be called back: on Number, by the queue named,

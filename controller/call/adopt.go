@@ -147,7 +147,7 @@ func (m *Manager) adopt(ctx context.Context, snap *pbx.Snapshot) {
 
 // callbackLegID matches a callback's customer leg (dialCallback):
 // cbID-ATTEMPT-MS-c.
-var callbackLegID = regexp.MustCompile(`^cb([0-9]+)-[0-9]+-[0-9]+-c$`)
+var callbackLegID = regexp.MustCompile(store.CallbackLegPattern)
 
 // callbackLeg returns the callback a customer leg was dialled for.
 func callbackLeg(ch pbx.ChannelID) (int64, bool) {

@@ -33,7 +33,10 @@ func newACDQueuesCmd(g *globals) *cobra.Command {
 		Long: `queues asks a running "hotline serve" (at --api, else api.listen from the
 configuration; token from HOTLINE_API_TOKEN) for each queue's calls in
 line (callbacks among them), the longest wait so far, the wait a caller
-joining now would be told, and its agents by state.`,
+joining now would be told, its agents by state, and its calls since
+midnight: offered (joined the queue and ended), answered, abandoned, and
+the service level (answered within the queue's service_level_within,
+over offered).`,
 		Args: cobra.NoArgs,
 	}
 	conn := apiFlag(g, cmd)
@@ -56,11 +59,11 @@ var agentStates = []acd.State{acd.Ready, acd.Reserved, acd.Ringing, acd.OnCall, 
 
 func printQueues(w io.Writer, qs []api.QueueStatus) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprint(tw, "QUEUE	WAITING	CALLBACKS	LONGEST	EWT")
+	fmt.Fprint(tw, "QUEUE\tWAITING\tCALLBACKS\tLONGEST\tEWT")
 	for _, s := range agentStates {
 		fmt.Fprintf(tw, "\t%s", s)
 	}
-	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "\tOFFERED\tANSWERED\tABANDONED\tSERVICE LEVEL")
 	for _, q := range qs {
 		ewt := "-" // no agent on duty may take its calls
 		if q.EWTSeconds != nil {
@@ -70,7 +73,12 @@ func printQueues(w io.Writer, qs []api.QueueStatus) error {
 		for _, s := range agentStates {
 			fmt.Fprintf(tw, "\t%d", q.Agents[string(s)])
 		}
-		fmt.Fprintln(tw)
+		d := q.Today
+		sl := "-" // nothing offered yet today
+		if d.ServiceLevel != nil {
+			sl = fmt.Sprintf("%.0f%% in %s", 100**d.ServiceLevel, time.Duration(d.ServiceLevelWithinSeconds)*time.Second)
+		}
+		fmt.Fprintf(tw, "\t%d\t%d\t%d\t%s\n", d.Offered, d.Answered, d.Abandoned, sl)
 	}
 	return tw.Flush()
 }

@@ -95,10 +95,11 @@ func (f fakeQueues) Queues(context.Context) ([]api.QueueStatus, error) { return 
 // acd queues prints each queue's line, waits and agents by state, "-"
 // for a wait that cannot be estimated.
 func TestACDQueuesCommand(t *testing.T) {
-	ewt := int64(372)
+	ewt, sl := int64(372), 330.0/412
 	qs := fakeQueues{
-		{ID: "billing", Waiting: 7, Callbacks: 2, LongestWaitSeconds: 415, EWTSeconds: &ewt, Agents: map[string]int{"READY": 0, "ON_CALL": 12, "AFTER_CALL_WORK": 3, "NOT_READY": 1}},
-		{ID: "vip", Agents: map[string]int{"NOT_READY": 2}},
+		{ID: "billing", Waiting: 7, Callbacks: 2, LongestWaitSeconds: 415, EWTSeconds: &ewt, Agents: map[string]int{"READY": 0, "ON_CALL": 12, "AFTER_CALL_WORK": 3, "NOT_READY": 1},
+			Today: api.QueueToday{Offered: 412, Answered: 371, AnsweredWithin: 330, Abandoned: 38, ServiceLevelWithinSeconds: 20, ServiceLevel: &sl}},
+		{ID: "vip", Agents: map[string]int{"NOT_READY": 2}, Today: api.QueueToday{ServiceLevelWithinSeconds: 15}},
 	}
 	srv := httptest.NewServer(api.New(&fakeAgents{}, nil, "tok", slog.New(slog.NewTextHandler(io.Discard, nil)), api.WithQueues(qs)))
 	defer srv.Close()
@@ -106,9 +107,9 @@ func TestACDQueuesCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	want := `QUEUE    WAITING  CALLBACKS  LONGEST  EWT    READY  RESERVED  RINGING  ON_CALL  ON_HOLD  AFTER_CALL_WORK  NOT_READY
-billing  7        2          6m55s    6m12s  0      0         0        12       0        3                1
-vip      0        0          0s       -      0      0         0        0        0        0                2
+	want := `QUEUE    WAITING  CALLBACKS  LONGEST  EWT    READY  RESERVED  RINGING  ON_CALL  ON_HOLD  AFTER_CALL_WORK  NOT_READY  OFFERED  ANSWERED  ABANDONED  SERVICE LEVEL
+billing  7        2          6m55s    6m12s  0      0         0        12       0        3                1          412      371       38         80% in 20s
+vip      0        0          0s       -      0      0         0        0        0        0                2          0        0         0          -
 `
 	if out != want {
 		t.Fatalf("output:\n%s\nwant:\n%s", out, want)

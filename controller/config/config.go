@@ -173,6 +173,9 @@ type Queue struct {
 	// calls teach it better (3m). Set it near the queue's real handle
 	// time so that the first callers after a start hear a sensible wait.
 	InitialAHT time.Duration `yaml:"initial_aht"`
+	// ServiceLevelWithin is the service level's threshold: a call
+	// answered within it of joining the queue was answered in time (20s).
+	ServiceLevelWithin time.Duration `yaml:"service_level_within"`
 }
 
 // Weights are the weighted-skill-idle strategy's parameters: score =

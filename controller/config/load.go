@@ -74,6 +74,8 @@ const (
 	DefaultSkillWeight = 1.0
 	DefaultIdleWeight  = 1.0
 	DefaultIdleScale   = 5 * time.Minute
+	// DefaultServiceLevelWithin is a queue's service level threshold.
+	DefaultServiceLevelWithin = 20 * time.Second
 	// DefaultInitialAHT is the handle time a queue's expected-wait
 	// estimate starts from: the ACD's own default.
 	DefaultInitialAHT = acd.DefaultAHT
@@ -150,6 +152,9 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 		}
 		if !idx.has(p + ".initial_aht") {
 			q.InitialAHT = DefaultInitialAHT
+		}
+		if !idx.has(p + ".service_level_within") {
+			q.ServiceLevelWithin = DefaultServiceLevelWithin
 		}
 		if w := q.Weights; w != nil {
 			if !idx.has(p + ".weights.skill") {

@@ -58,6 +58,7 @@ func TestParseDefaults(t *testing.T) {
 		{"queue strategy", cfg.Queues[0].Strategy, "longest-idle"},
 		{"queue ring_timeout", cfg.Queues[0].RingTimeout, 15 * time.Second},
 		{"queue wrap_up", cfg.Queues[0].WrapUp, 10 * time.Second},
+		{"queue service_level_within", cfg.Queues[0].ServiceLevelWithin, 20 * time.Second},
 		{"agent id", cfg.Agents[0].ID, "1001"},
 	}
 	for _, c := range checks {

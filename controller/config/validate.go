@@ -274,6 +274,9 @@ func (c *Config) Validate() error {
 		if a := q.AnnounceEvery; a > 0 && a < minAnnounceEvery {
 			add(p+".announce_every", "%s is too often: 0s (off) or at least %s", a, minAnnounceEvery)
 		}
+		if _, written := c.lines[p+".service_level_within"]; q.ServiceLevelWithin != 0 || written {
+			timer(add, p+".service_level_within", q.ServiceLevelWithin, false)
+		}
 		// Zero in a Config built in code takes the ACD's default; in the
 		// file it must be a handle time.
 		if _, written := c.lines[p+".initial_aht"]; q.InitialAHT != 0 || written {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -233,6 +234,16 @@ func TestPositionAndExpectedWaitAreAnnounced(t *testing.T) {
 	}
 	if trail := e.trail(e.contact("13800000023").ID); slices.ContainsFunc(trail, func(s string) bool { return strings.HasPrefix(s, "queue/announce/") }) {
 		t.Errorf("the caller answered at once heard an announcement: %v", trail)
+	}
+	// Today's calls of the queue, from Postgres: three offered, the first
+	// answered within the 20 s threshold, two abandoned in line.
+	qs, err := e.client.Queues(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := qs[0].Today; d.Offered != 3 || d.Answered != 1 || d.AnsweredWithin != 1 || d.Abandoned != 2 ||
+		d.ServiceLevelWithinSeconds != 20 || d.ServiceLevel == nil || math.Abs(*d.ServiceLevel-1.0/3) > 1e-9 {
+		t.Errorf("today %+v: want 3 offered, 1 answered in time, 2 abandoned: service level 1/3 in 20 s", d)
 	}
 }
 

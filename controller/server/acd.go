@@ -115,16 +115,22 @@ type acdAPI struct {
 	st       *store.Store
 	services map[string]string // service number → queue
 	queues   map[string]bool
-	dial     map[string]bool // queues that take callbacks (callback.dial set)
+	dial     map[string]bool          // queues that take callbacks (callback.dial set)
+	within   map[string]time.Duration // per queue, its service level threshold
 }
 
 func newACDAPI(a *acd.ACD, st *store.Store, cfg *config.Config) acdAPI {
-	x := acdAPI{a: a, st: st, services: map[string]string{}, queues: map[string]bool{}, dial: map[string]bool{}}
+	x := acdAPI{a: a, st: st, services: map[string]string{}, queues: map[string]bool{}, dial: map[string]bool{},
+		within: map[string]time.Duration{}}
 	for _, s := range cfg.Services {
 		x.services[s.Number] = s.Queue
 	}
 	for _, q := range cfg.Queues {
 		x.queues[q.ID] = true
+		x.within[q.ID] = q.ServiceLevelWithin
+		if q.ServiceLevelWithin <= 0 { // a Config built in code
+			x.within[q.ID] = config.DefaultServiceLevelWithin
+		}
 		x.dial[q.ID] = q.Callback.Dial != ""
 	}
 	return x
@@ -207,9 +213,16 @@ func (x acdAPI) Callback(ctx context.Context, id int64) (api.CallbackStatus, err
 	return st, nil
 }
 
-// Queues reports every queue's live state (GET /v1/queues).
+// Queues reports every queue's live state and its calls since midnight
+// (GET /v1/queues).
 func (x acdAPI) Queues(ctx context.Context) ([]api.QueueStatus, error) {
 	qs, err := x.a.Queues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	y, m, d := now.Date()
+	days, err := x.st.QueueDays(ctx, time.Date(y, m, d, 0, 0, 0, 0, now.Location()), x.within)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +236,13 @@ func (x acdAPI) Queues(ctx context.Context) ([]api.QueueStatus, error) {
 		}
 		for st, n := range q.Agents {
 			s.Agents[string(st)] = n
+		}
+		day := days[string(q.Queue)]
+		s.Today = api.QueueToday{Offered: day.Offered, Answered: day.Answered, AnsweredWithin: day.AnsweredWithin,
+			Abandoned: day.Abandoned, ServiceLevelWithinSeconds: int64(x.within[string(q.Queue)] / time.Second)}
+		if day.Offered > 0 {
+			sl := float64(day.AnsweredWithin) / float64(day.Offered)
+			s.Today.ServiceLevel = &sl
 		}
 		out = append(out, s)
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // Contact is one call's row.
@@ -278,4 +280,52 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
+}
+
+// CallbackLegPattern matches the channel ID of a callback's customer leg,
+// cbID-ATTEMPT-MS-c (the call side names them so), capturing the
+// callback's ID. No switch's own channel IDs look like it.
+const CallbackLegPattern = `^cb([0-9]+)-[0-9]+-[0-9]+-c$`
+
+// QueueDay is what happened to the calls of one queue since a moment
+// (the day's start): calls that joined the queue and have ended, those
+// of them an agent answered, those answered within the queue's service
+// level threshold, and those whose caller hung up waiting or ringing.
+// Callback dials are not calls that waited, and are left out.
+type QueueDay struct {
+	Queue          string `db:"queue_id"`
+	Offered        int    `db:"offered"`
+	Answered       int    `db:"answered"`
+	AnsweredWithin int    `db:"answered_within"`
+	Abandoned      int    `db:"abandoned"`
+}
+
+// QueueDays returns, per queue of within (queue → service level
+// threshold), the calls that arrived since and joined it (a call moved
+// by overflow counts for the queue it was in last).
+func (s *Store) QueueDays(ctx context.Context, since time.Time, within map[string]time.Duration) (map[string]QueueDay, error) {
+	queues, ms := make([]string, 0, len(within)), make([]int64, 0, len(within))
+	for q, d := range within {
+		queues, ms = append(queues, q), append(ms, d.Milliseconds())
+	}
+	var rows []QueueDay
+	if err := s.DB.SelectContext(ctx, &rows, `
+		SELECT c.queue_id,
+			count(*) AS offered,
+			count(*) FILTER (WHERE c.answered_at IS NOT NULL) AS answered,
+			count(*) FILTER (WHERE c.answered_at - c.queued_at <= t.ms * interval '1 millisecond') AS answered_within,
+			count(*) FILTER (WHERE c.disposition IN ($4, $5)) AS abandoned
+		FROM contacts c
+		JOIN unnest($2::text[], $3::bigint[]) AS t (queue_id, ms) ON t.queue_id = c.queue_id
+		WHERE c.arrived_at >= $1 AND c.queued_at IS NOT NULL AND c.ended_at IS NOT NULL
+			AND c.channel_id !~ $6
+		GROUP BY c.queue_id`,
+		since, pq.StringArray(queues), pq.Int64Array(ms), DispAbandonedQueue, DispAbandonedRinging, CallbackLegPattern); err != nil {
+		return nil, fmt.Errorf("store: queue days: %w", err)
+	}
+	out := make(map[string]QueueDay, len(rows))
+	for _, r := range rows {
+		out[r.Queue] = r
+	}
+	return out, nil
 }

@@ -115,13 +115,14 @@ type acdAPI struct {
 	st       *store.Store
 	services map[string]string // service number → queue
 	queues   map[string]bool
-	dial     map[string]bool          // queues that take callbacks (callback.dial set)
-	within   map[string]time.Duration // per queue, its service level threshold
+	dial     map[string]bool            // queues that take callbacks (callback.dial set)
+	within   map[string]time.Duration   // per queue, its service level threshold
+	view     *recent[[]api.QueueStatus] // the queue view, kept for a second
 }
 
 func newACDAPI(a *acd.ACD, st *store.Store, cfg *config.Config) acdAPI {
 	x := acdAPI{a: a, st: st, services: map[string]string{}, queues: map[string]bool{}, dial: map[string]bool{},
-		within: map[string]time.Duration{}}
+		within: map[string]time.Duration{}, view: &recent[[]api.QueueStatus]{ttl: time.Second, now: time.Now}}
 	for _, s := range cfg.Services {
 		x.services[s.Number] = s.Queue
 	}
@@ -214,8 +215,12 @@ func (x acdAPI) Callback(ctx context.Context, id int64) (api.CallbackStatus, err
 }
 
 // Queues reports every queue's live state and its calls since midnight
-// (GET /v1/queues).
+// (GET /v1/queues), at most a second old.
 func (x acdAPI) Queues(ctx context.Context) ([]api.QueueStatus, error) {
+	return x.view.get(ctx, x.queueView)
+}
+
+func (x acdAPI) queueView(ctx context.Context) ([]api.QueueStatus, error) {
 	qs, err := x.a.Queues(ctx)
 	if err != nil {
 		return nil, err
